@@ -1,0 +1,53 @@
+"""The ``ragtune`` command line.
+
+Exit codes: 0 ok, 1 a gate or check said no, 2 bad input or configuration.
+``--json`` prints exactly one JSON object on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ragtune.errors import RagtuneError
+
+app = typer.Typer(
+    name="ragtune",
+    help="Keep a language model's knowledge correct as documents change.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+PARAMS_OPTION = typer.Option(
+    None, "--params", "-p", help="params.yaml to use (default: ./params.yaml)."
+)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """The only way a command writes JSON: one object, one line, stdout."""
+    sys.stdout.write(json.dumps(payload, default=str, sort_keys=True) + "\n")
+
+
+def load(params: Path | None):  # noqa: ANN201 - Settings import is deferred for speed
+    from ragtune.settings import load_settings
+
+    return load_settings(params)
+
+
+def main() -> None:
+    """Console-script entry point: map ragtune errors to exit codes and messages."""
+    try:
+        app()
+    except RagtuneError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+@app.callback()
+def _root() -> None:
+    """ragtune: RAG or fine-tune, decided by evidence and run as Prefect flows."""

@@ -1,0 +1,129 @@
+"""params.yaml: the one configuration file, validated by one typed schema.
+
+Each concern owns its section class beside its code (``tasks/<capability>/config.py``);
+this module only composes them, loads the file, applies environment overrides and
+turns pydantic errors into messages that name the key.
+
+Environment overrides use ``RAGTUNE_<SECTION>__<KEY>`` (double underscore between
+levels), e.g. ``RAGTUNE_INDEX__URI=s3://bucket/index`` for production storage.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from ragtune.errors import ConfigError
+from ragtune.schema import StrictModel
+from ragtune.tasks.embedding.config import EmbeddingConfig
+from ragtune.tasks.freshness.config import FreshnessConfig
+from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
+from ragtune.tasks.ingest.config import DataConfig
+from ragtune.tasks.validation.config import ValidationConfig
+from ragtune.tasks.versioning.config import DvcConfig
+
+ENV_PREFIX = "RAGTUNE_"
+PARAMS_ENV = "RAGTUNE_PARAMS"
+
+
+class ProjectConfig(StrictModel):
+    """Where ragtune keeps its own state (reports, caches, index by default)."""
+
+    name: str = "ragtune"
+    state_dir: Path = Field(Path(".ragtune"), description="Runtime state folder.")
+    seed: int = 13
+
+
+class Settings(StrictModel):
+    """The whole of params.yaml. ``root`` is the folder that relative paths use."""
+
+    root: Path = Field(Path("."), exclude=True)
+    project: ProjectConfig = ProjectConfig()
+    data: DataConfig = DataConfig()
+    validation: ValidationConfig = ValidationConfig()
+    freshness: FreshnessConfig = FreshnessConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    index: IndexConfig = IndexConfig()
+    dvc: DvcConfig = DvcConfig()
+
+    def path(self, value: Path | str) -> Path:
+        """Resolve a configured path against the params.yaml folder."""
+        p = Path(value)
+        return p if p.is_absolute() else (self.root / p).resolve()
+
+    def uri(self, value: str) -> str:
+        """Resolve a path-or-URI: URLs (``s3://``...) pass through unchanged."""
+        return value if "://" in value else str(self.path(value))
+
+
+def _set_nested(tree: dict[str, Any], keys: list[str], value: str) -> None:
+    node = tree
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment override: {'.'.join(keys)} is not a section")
+        node = child
+    node[keys[-1]] = yaml.safe_load(value) if value else value
+
+
+def apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Overlay ``RAGTUNE_SECTION__KEY=value`` variables (YAML-parsed) on ``raw``."""
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
+        _set_nested(raw, keys, value)
+    return raw
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key (check the spelling; see docs/params.md)"
+    if err["type"] == "missing":
+        return f"{key}: required value is missing"
+    given = err.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    return f"{key}: {err['msg']}{shown}"
+
+
+def parse_settings(raw: dict[str, Any], root: Path, source: str) -> Settings:
+    """Validate a params mapping; raise ConfigError naming every bad key."""
+    try:
+        return Settings(root=root.resolve(), **raw)
+    except ValidationError as exc:
+        lines = "\n  ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source} is invalid:\n  {lines}") from None
+    except TypeError as exc:
+        raise ConfigError(f"{source} is invalid: {exc}") from None
+
+
+def load_settings(
+    path: Path | str | None = None, env: dict[str, str] | None = None
+) -> Settings:
+    """Load params.yaml (``RAGTUNE_PARAMS`` or ./params.yaml) with env overrides.
+
+    A missing file gives the defaults only when no path was asked for explicitly.
+    """
+    env = dict(os.environ if env is None else env)
+    explicit = path is not None or PARAMS_ENV in env
+    params = Path(path or env.get(PARAMS_ENV) or "params.yaml")
+    raw: Any = {}
+    if params.is_file():
+        try:
+            raw = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{params} is not valid YAML: {exc}") from None
+    elif explicit:
+        raise ConfigError(f"{params}: params file not found")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{params}: expected a mapping of sections at the top level")
+    if "root" in raw:
+        raise ConfigError(f"{params}: root: unknown key (root is the file's folder)")
+    raw = apply_env_overrides(raw, env)
+    return parse_settings(raw, params.resolve().parent, str(params))

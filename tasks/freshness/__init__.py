@@ -1,0 +1,1 @@
+"""freshness capability."""

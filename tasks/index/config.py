@@ -1,0 +1,36 @@
+"""Chunking, the LanceDB index, publishing and search."""
+
+from pydantic import Field, model_validator
+
+from ragtune.schema import StrictModel
+
+
+class ChunkingConfig(StrictModel):
+    """How documents are cut into chunks before embedding."""
+
+    size: int = Field(500, ge=50, description="Target chunk length in characters.")
+    overlap: int = Field(50, ge=0, description="Characters shared by neighbours.")
+    by_heading: bool = Field(True, description="Split Markdown/HTML at headings.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "ChunkingConfig":
+        if self.overlap >= self.size:
+            raise ValueError("chunking.overlap must be smaller than chunking.size")
+        return self
+
+
+class IndexConfig(StrictModel):
+    """The LanceDB table, the publish checks and retention."""
+
+    uri: str = Field(".ragtune/index", description="Folder or object-store URI.")
+    table: str = "chunks"
+    vector_index_min_rows: int = Field(
+        10_000, ge=256, description="Build an ANN index at this many rows."
+    )
+    smoke_sample: int = Field(20, ge=0, description="Chunks that must find themselves.")
+    smoke_top_k: int = Field(3, ge=1)
+    recall_floor: float = Field(0.0, ge=0, le=1, description="Eval recall@k to publish.")
+    eval_k: int = Field(5, ge=1)
+    keep_versions_days: int = Field(
+        30, ge=0, description="Untagged versions older than this are cleaned up."
+    )
