@@ -1,0 +1,37 @@
+"""Session-wide test setup: telemetry off, offline hub, one shared embedder.
+
+Capability folders (tests/<capability>/) add their own conftest.py for local fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TELEMETRY_OFF = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+}
+os.environ.update(TELEMETRY_OFF)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real MiniLM embedder, loaded once per test session (loading costs seconds)."""
+    from ragtune.tasks.embedding.config import EmbeddingConfig
+    from ragtune.tasks.embedding.embedder import build_embedder
+
+    return build_embedder(EmbeddingConfig())
