@@ -25,6 +25,7 @@ class Document:
     category: str | None = None
     effective_date: date | None = None
     last_reviewed: date | None = None
+    valid_until: date | None = None  # superseded or repealed after this day
     amends: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 

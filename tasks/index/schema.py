@@ -1,0 +1,53 @@
+"""The chunk record and its Arrow schema: the contract between chunking, the
+incremental store, search and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable piece of a document.
+
+    ``chunk_id`` is ``f"{doc_id}#{content_hash[:16]}"`` (plus ``~n`` for the n-th
+    repeat of the same text inside one document), so a chunk whose text did not change
+    keeps its key across edits elsewhere in the document and is never re-embedded.
+    """
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    content_hash: str  # sha256 of the chunk text
+    source_path: str
+    title: str
+    section: str
+    category: str
+    effective_date: date | None
+    valid_until: date | None
+    data_hash: str  # DVC hash of the knowledge base the chunk came from
+
+
+def chunk_schema(dim: int) -> pa.Schema:
+    """Arrow schema of the LanceDB ``chunks`` table for an embedder of ``dim``."""
+    return pa.schema(
+        [
+            pa.field("chunk_id", pa.string(), nullable=False),
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("ordinal", pa.int32(), nullable=False),
+            pa.field("text", pa.string(), nullable=False),
+            pa.field("content_hash", pa.string(), nullable=False),
+            pa.field("source_path", pa.string(), nullable=False),
+            pa.field("title", pa.string(), nullable=False),
+            pa.field("section", pa.string(), nullable=False),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("effective_date", pa.date32(), nullable=True),
+            pa.field("valid_until", pa.date32(), nullable=True),
+            pa.field("data_hash", pa.string(), nullable=False),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+        ]
+    )
