@@ -66,7 +66,9 @@ def _set_nested(tree: dict[str, Any], keys: list[str], value: str) -> None:
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"environment override: {'.'.join(keys)} is not a section")
+            raise ConfigError(
+                f"environment override: {'.'.join(keys)} is not a section"
+            )
         node = child
     node[keys[-1]] = yaml.safe_load(value) if value else value
 
@@ -88,7 +90,9 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return f"{key}: required value is missing"
     given = err.get("input")
-    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    shown = (
+        f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    )
     return f"{key}: {err['msg']}{shown}"
 
 

@@ -1,4 +1,4 @@
-"""The ``ragtune`` command line.
+"""The typer app, shared options and output helpers for every command group.
 
 Exit codes: 0 ok, 1 a gate or check said no, 2 bad input or configuration.
 ``--json`` prints exactly one JSON object on stdout and nothing else there.
@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from ragtune.errors import RagtuneError
+from ragtune.settings import Settings, load_settings
 
 app = typer.Typer(
     name="ragtune",
@@ -33,9 +34,8 @@ def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload, default=str, sort_keys=True) + "\n")
 
 
-def load(params: Path | None):  # noqa: ANN201 - Settings import is deferred for speed
-    from ragtune.settings import load_settings
-
+def load(params: Path | None) -> Settings:
+    """Settings from ``--params`` (or RAGTUNE_PARAMS / ./params.yaml)."""
     return load_settings(params)
 
 

@@ -1,0 +1,4 @@
+# Sourced by the README commands and CI: telemetry off, model hubs offline.
+export PREFECT_SERVER_ANALYTICS_ENABLED=false GX_ANALYTICS_ENABLED=false \
+  DVC_NO_ANALYTICS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DO_NOT_TRACK=1 \
+  TOKENIZERS_PARALLELISM=false
