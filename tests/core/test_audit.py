@@ -1,0 +1,65 @@
+"""The audit chain detects edits, removals and reordering, and survives concurrency."""
+
+import json
+import threading
+from pathlib import Path
+
+from ragtune.audit import AuditLog
+
+
+def _log_with(tmp_path: Path, n: int) -> AuditLog:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for i in range(n):
+        log.append("index.published", tag=f"live-{i}", rows=i * 10)
+    return log
+
+
+def test_untouched_log_verifies(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 5)
+    result = log.verify()
+    assert result.ok and result.records == 5
+    assert [r["details"]["tag"] for r in log.records()] == [
+        f"live-{i}" for i in range(5)
+    ]
+
+
+def _rewrite(log: AuditLog, lines: list[str]) -> None:
+    log.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_edit_is_detected(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 4)
+    lines = log.path.read_text().splitlines()
+    record = json.loads(lines[2])
+    record["details"]["rows"] = 999
+    lines[2] = json.dumps(record, sort_keys=True)
+    _rewrite(log, lines)
+    result = log.verify()
+    assert (
+        not result.ok and result.bad_line == 3 and result.reason == "record was edited"
+    )
+
+
+def test_removal_and_reorder_are_detected(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 4)
+    lines = log.path.read_text().splitlines()
+    _rewrite(log, lines[:1] + lines[2:])
+    assert log.verify().bad_line == 2
+    _rewrite(log, [lines[0], lines[2], lines[1], lines[3]])
+    assert log.verify().bad_line == 2
+    _rewrite(log, lines[1:])
+    assert log.verify().bad_line == 1
+
+
+def test_concurrent_appends_keep_the_chain(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    threads = [
+        threading.Thread(target=lambda i=i: [log.append("t", n=i) for _ in range(10)])
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result = log.verify()
+    assert result.ok and result.records == 40
