@@ -1,0 +1,1 @@
+"""evaluation capability: retrieval metrics on BEIR-layout evaluation sets."""

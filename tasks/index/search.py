@@ -1,0 +1,308 @@
+"""Hybrid search on the ``chunks`` table: vector (cosine) and full-text (BM25)
+candidates, each prefiltered by freshness class and date in force, fused with
+reciprocal rank fusion (RRF).
+
+RRF rather than a weighted sum of scores: cosine distances and BM25 scores live on
+unrelated scales that drift as the corpus changes, while ranks do not. A chunk's
+fused score is ``sum over the lists it appears in of 1 / (rrf_k + rank)``, with
+ranks from 1 (Cormack, Clarke & Buettcher, SIGIR 2009, where k=60).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from lancedb.query import MatchQuery
+from lancedb.table import Table
+
+from ragtune.errors import ConfigError, InputError
+from ragtune.tasks.embedding.embedder import Embedder
+from ragtune.tasks.index.config import IndexConfig
+from ragtune.tasks.index.search_indexes import DISTANCE, TEXT_COLUMN, VECTOR_COLUMN
+
+log = logging.getLogger(__name__)
+
+HIT_COLUMNS = [
+    "chunk_id",
+    "doc_id",
+    "title",
+    "source_path",
+    "category",
+    "section",
+    "effective_date",
+    "text",
+]
+SNIPPET_CHARS = 240
+_STOP_WORDS = frozenset(
+    "a an and are as at be by do does for from has have how i in is it its my of "
+    "on or our the their this to was we what when where which who why will with "
+    "you your".split()
+)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One chunk in the fused ranking.
+
+    ``vector_rank`` / ``text_rank`` are the chunk's 1-based ranks in the vector and
+    full-text candidate lists (None: not among that side's candidates), kept so an
+    operator can see which side found it.
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source_path: str
+    category: str
+    section: str
+    effective_date: date | None
+    score: float
+    vector_rank: int | None
+    text_rank: int | None
+    snippet: str
+
+
+def hybrid_search(
+    table: Table,
+    embedder: Embedder,
+    query: str,
+    k: int = 5,
+    classes: list[str] | None = None,
+    in_force_on: date | None = None,
+    candidates: int | None = None,
+    *,
+    known_classes: Collection[str] | None = None,
+    cfg: IndexConfig | None = None,
+) -> list[SearchHit]:
+    """Search the given table version with both retrievers and fuse the ranks.
+
+    Filters are applied before ranking (LanceDB prefilter), so a narrow filter
+    still yields up to ``k`` hits instead of whatever survived a top-N cut.
+
+    Args:
+        table: The ``chunks`` table, at whichever version the caller checked out.
+        embedder: The embedder the table's vectors were made with.
+        query: The user's question or keywords.
+        k: Hits to return.
+        classes: Only chunks whose ``category`` is one of these.
+        in_force_on: Only chunks in force that day: ``effective_date`` null or on or
+            before it, and ``valid_until`` null or after it.
+        candidates: Hits each retriever contributes (default
+            ``cfg.search_candidates``); must be at least ``k``.
+        known_classes: When given, names in ``classes`` must be among these.
+        cfg: Search settings (RRF constant, candidates, ANN re-scoring).
+
+    Returns:
+        Up to ``k`` hits, best first, one per chunk.
+    """
+    cfg = cfg or IndexConfig()
+    candidates = cfg.search_candidates if candidates is None else candidates
+    _check_request(query, k, candidates, classes, known_classes)
+    _check_dimension(table, embedder)
+    where = build_filter(classes, in_force_on)
+    vector_rows = _vector_candidates(table, embedder, query, where, candidates, cfg)
+    text_rows = _text_candidates(table, query, where, candidates)
+    fused = fuse_ranks([vector_rows, text_rows], cfg.rrf_k)[:k]
+    return [_to_hit(row, score, ranks, query) for row, score, ranks in fused]
+
+
+def doc_ranking(hits: list[SearchHit]) -> list[str]:
+    """Unique document ids in the order of their best chunk, for retrieval metrics
+    that judge documents (BEIR qrels name documents, not chunks)."""
+    return list(dict.fromkeys(hit.doc_id for hit in hits))
+
+
+def build_filter(classes: list[str] | None, in_force_on: date | None) -> str | None:
+    """The SQL prefilter for class and date in force (None: no filter)."""
+    parts = []
+    if classes:
+        quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in classes)
+        parts.append(f"category IN ({quoted})")
+    if in_force_on is not None:
+        day = f"DATE '{in_force_on.isoformat()}'"
+        parts.append(f"(effective_date IS NULL OR effective_date <= {day})")
+        parts.append(f"(valid_until IS NULL OR valid_until > {day})")
+    return " AND ".join(parts) or None
+
+
+def fuse_ranks(
+    ranked_lists: list[list[dict[str, Any]]], rrf_k: int
+) -> list[tuple[dict[str, Any], float, tuple[int | None, ...]]]:
+    """Reciprocal rank fusion, deduplicated by ``chunk_id``.
+
+    A chunk listed twice on one side (duplicate rows) counts once, at its best rank.
+    Ties are broken by the best single rank, then chunk id, so results are stable.
+
+    Returns:
+        ``(row, fused score, rank on each side or None)``, best first.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    ranks: dict[str, list[int | None]] = {}
+    for side, ranked in enumerate(ranked_lists):
+        for rank, row in enumerate(ranked, start=1):
+            key = row["chunk_id"]
+            rows.setdefault(key, row)
+            slot = ranks.setdefault(key, [None] * len(ranked_lists))
+            if slot[side] is None:
+                slot[side] = rank
+    scored = [
+        (rows[key], sum(1.0 / (rrf_k + r) for r in rs if r is not None), tuple(rs))
+        for key, rs in ranks.items()
+    ]
+    scored.sort(
+        key=lambda item: (
+            -item[1],
+            min(r for r in item[2] if r is not None),
+            item[0]["chunk_id"],
+        )
+    )
+    return scored
+
+
+def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of ``text`` around the densest cluster of query
+    terms, cut at word boundaries, with ``…`` where text was left out.
+
+    Terms match at word starts, so "premium" also finds "premiums"; compound terms
+    such as clause numbers ("14.3(b)", "NW-4471") are matched as written and weigh
+    more. With no term in the text (a paraphrase found by the vector side) the
+    snippet is the start of the chunk.
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    positions = _term_positions(flat.lower(), query)
+    start = _best_window(positions, width) if positions else 0
+    return _cut(flat, start, width)
+
+
+def _check_request(
+    query: str,
+    k: int,
+    candidates: int,
+    classes: list[str] | None,
+    known_classes: Collection[str] | None,
+) -> None:
+    if not query or not query.strip():
+        raise InputError("search query is empty")
+    if k < 1:
+        raise InputError(f"k must be at least 1 (got {k})")
+    if candidates < k:
+        raise InputError(f"candidates ({candidates}) must be at least k ({k})")
+    if isinstance(classes, str):
+        raise InputError(f"classes must be a list of names, not the string {classes!r}")
+    if classes is not None and not classes:
+        raise InputError("classes is an empty list: pass None to search every class")
+    if classes and known_classes is not None:
+        unknown = sorted(set(classes) - set(known_classes))
+        if unknown:
+            raise InputError(
+                f"unknown class(es) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known_classes))}"
+            )
+
+
+def _check_dimension(table: Table, embedder: Embedder) -> None:
+    dim = table.schema.field(VECTOR_COLUMN).type.list_size
+    if dim != embedder.dim:
+        raise ConfigError(
+            f"index vectors have dimension {dim} but embedder {embedder.name} gives "
+            f"{embedder.dim}: rebuild the index with this embedder or switch back"
+        )
+
+
+def _vector_candidates(
+    table: Table,
+    embedder: Embedder,
+    query: str,
+    where: str | None,
+    candidates: int,
+    cfg: IndexConfig,
+) -> list[dict[str, Any]]:
+    vector = embedder.embed([query])[0]
+    search = (
+        table.search(vector, query_type="vector", vector_column_name=VECTOR_COLUMN)
+        .distance_type(DISTANCE)
+        .refine_factor(cfg.vector_refine_factor)
+    )
+    if where:
+        search = search.where(where, prefilter=True)
+    # Naming the score column keeps Lance from projecting it implicitly (deprecated).
+    return search.select([*HIT_COLUMNS, "_distance"]).limit(candidates).to_list()
+
+
+def _text_candidates(
+    table: Table, query: str, where: str | None, candidates: int
+) -> list[dict[str, Any]]:
+    # A MatchQuery (terms OR-ed, BM25) rather than the raw string: the string form
+    # parses quotes as phrase queries, which fail on an index built without
+    # positions, so a user's stray quote would break search.
+    search = table.search(MatchQuery(query, TEXT_COLUMN), query_type="fts")
+    if where:
+        search = search.where(where, prefilter=True)
+    return search.select([*HIT_COLUMNS, "_score"]).limit(candidates).to_list()
+
+
+def _to_hit(
+    row: dict[str, Any], score: float, ranks: tuple[int | None, ...], query: str
+) -> SearchHit:
+    return SearchHit(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        title=row["title"],
+        source_path=row["source_path"],
+        category=row["category"],
+        section=row["section"],
+        effective_date=row["effective_date"],
+        score=score,
+        vector_rank=ranks[0],
+        text_rank=ranks[1],
+        snippet=make_snippet(row["text"], query),
+    )
+
+
+def _term_positions(lowered: str, query: str) -> list[tuple[int, str, float]]:
+    """Where each query term occurs: ``(offset, term, weight)``."""
+    words = {w for w in re.findall(r"\w+", query.lower()) if w not in _STOP_WORDS}
+    compounds = {
+        c.strip(".,;:") for c in re.findall(r"\S*\w[^\s\w]\w\S*", query.lower())
+    }
+    found = []
+    for term in words | compounds:
+        weight = 3.0 if term in compounds else 1.0
+        pattern = re.escape(term) if term in compounds else rf"\b{re.escape(term)}"
+        found += [(m.start(), term, weight) for m in re.finditer(pattern, lowered)]
+    return sorted(found)
+
+
+def _best_window(positions: list[tuple[int, str, float]], width: int) -> int:
+    """Start offset of the window holding the most weight of distinct terms."""
+    best_start, best_score = 0, -1.0
+    for anchor, _, _ in positions:
+        start = max(0, anchor - width // 4)
+        seen: dict[str, float] = {}
+        for pos, term, weight in positions:
+            if start <= pos < start + width - len(term):
+                seen[term] = weight
+        score = sum(seen.values())
+        if score > best_score:
+            best_start, best_score = start, score
+    return best_start
+
+
+def _cut(flat: str, start: int, width: int) -> str:
+    """``flat[start:start+width]`` widened or narrowed to whole words."""
+    start = min(start, max(0, len(flat) - width))
+    if start > 0 and flat[start - 1] != " ":
+        start = flat.find(" ", start) + 1 or start
+    end = min(len(flat), start + width)
+    if end < len(flat):
+        space = flat.rfind(" ", start, end + 1)
+        end = space if space > start else end
+    piece = flat[start:end].strip()
+    return ("…" if start > 0 else "") + piece + ("…" if end < len(flat) else "")
