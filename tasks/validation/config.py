@@ -17,6 +17,12 @@ class ValidationConfig(StrictModel):
     max_chars: int = Field(
         500_000, ge=1, description="Longer extracted text is an error."
     )
+    effective_date_max_days_ahead: int = Field(
+        366,
+        ge=0,
+        description="How far ahead an effective_date may lie; rules are announced "
+        "before they take effect, but not years before.",
+    )
     gx_root: Path = Field(
         Path("gx"), description="Great Expectations file context (suites in git)."
     )
