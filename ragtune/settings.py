@@ -35,6 +35,9 @@ class ProjectConfig(StrictModel):
 
     name: str = "ragtune"
     state_dir: Path = Field(Path(".ragtune"), description="Runtime state folder.")
+    audit_log: Path = Field(
+        Path(".ragtune/audit.jsonl"), description="Hash-chained audit log (JSON lines)."
+    )
     seed: int = 13
 
 

@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+console = Console()
 err_console = Console(stderr=True)
 PARAMS_OPTION = typer.Option(
     None, "--params", "-p", help="params.yaml to use (default: ./params.yaml)."

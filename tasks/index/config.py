@@ -27,10 +27,32 @@ class IndexConfig(StrictModel):
     vector_index_min_rows: int = Field(
         10_000, ge=256, description="Build an ANN index at this many rows."
     )
+    search_candidates: int = Field(
+        50, ge=1, description="Hits vector and full-text search each bring to fusion."
+    )
+    rrf_k: int = Field(
+        60, ge=1, description="Reciprocal rank fusion constant: 1 / (rrf_k + rank)."
+    )
+    vector_refine_factor: int = Field(
+        5, ge=1, description="ANN hits re-scored on full vectors, times the limit."
+    )
     smoke_sample: int = Field(20, ge=0, description="Chunks that must find themselves.")
     smoke_top_k: int = Field(3, ge=1)
-    recall_floor: float = Field(0.0, ge=0, le=1, description="Eval recall@k to publish.")
+    recall_floor: float = Field(
+        0.0, ge=0, le=1, description="Eval recall@k to publish."
+    )
     eval_k: int = Field(5, ge=1)
     keep_versions_days: int = Field(
         30, ge=0, description="Untagged versions older than this are cleaned up."
+    )
+    write_batch: int = Field(
+        256,
+        ge=1,
+        description="Texts embedded between embedding-cache flushes; a crash loses "
+        "at most this much embedding work.",
+    )
+    compact_min_fragments: int = Field(
+        32,
+        ge=2,
+        description="A refresh compacts the table once it has this many fragments.",
     )

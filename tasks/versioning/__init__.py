@@ -8,7 +8,7 @@ from ragtune.tasks.versioning.kb_init import init_knowledge_base
 from ragtune.tasks.versioning.models import DataRevision, InitResult, TrackedBy
 from ragtune.tasks.versioning.pipeline import reproduce, stage_status
 from ragtune.tasks.versioning.remote import configure_remote, push, track_and_push
-from ragtune.tasks.versioning.revisions import resolve_data
+from ragtune.tasks.versioning.revisions import pin_data, resolve_data
 
 __all__ = [
     "DataRevision",
@@ -20,6 +20,7 @@ __all__ = [
     "push",
     "recorded_hash",
     "reproduce",
+    "pin_data",
     "resolve_data",
     "stage_status",
     "track_and_push",

@@ -61,6 +61,27 @@ def resolve_data(
     return DataRevision(rev, target, digest, commit, tracked_by)
 
 
+def pin_data(kb_path: Path, rev: str | None, workdir: Path) -> DataRevision:
+    """Pin a knowledge-base folder given by path (absolute, or relative to the cwd).
+
+    Inside a git repository it is resolved relative to that repository's top, so
+    ``rev`` works; outside one only the working tree can be read, and asking for a
+    revision there is an error rather than a silent read of today's files.
+    """
+    path = Path(kb_path).resolve()
+    if rev is None and not path.exists():
+        raise InputError(f"knowledge base {kb_path} does not exist")
+    anchor = path  # at an old revision the folder may be gone from the work tree
+    while not anchor.is_dir():
+        anchor = anchor.parent
+    top = scm.git_toplevel(anchor)
+    if top is None:
+        if rev is not None:
+            raise InputError(f"{kb_path} is not in a git repository: cannot use --rev")
+        return DataRevision(None, path, data_hash(path), None, "untracked")
+    return resolve_data(top, path.relative_to(top.resolve()), rev, workdir)
+
+
 def _checked_relative(kb_rel: Path) -> PurePosixPath:
     rel = PurePosixPath(Path(kb_rel).as_posix())
     if rel.is_absolute() or ".." in rel.parts or str(rel) in ("", "."):

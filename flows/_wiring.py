@@ -1,0 +1,41 @@
+"""Thin helpers that turn plain domain functions into Prefect tasks and events.
+
+Kept here so every flow declares retries and caching the same way: domain inputs
+(embedders, LanceDB tables) are not hashable, so task caching is off and
+idempotency comes from the domain code itself (refreshes are diff-based).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+
+from ragtune.events import resource_id
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def step(fn: F, name: str) -> F:
+    """A task that runs once: failures here are deterministic, retrying won't help."""
+    return task(name=name, cache_policy=NO_CACHE)(fn)  # type: ignore[return-value]
+
+
+def retrying(fn: F, name: str, retries: int = 2) -> F:
+    """A task around I/O that can fail transiently (git, DVC, object storage)."""
+    return task(  # type: ignore[return-value]
+        name=name, retries=retries, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE
+    )(fn)
+
+
+def emit(event: str, kind: str, name: str, payload: dict[str, Any]) -> None:
+    """Emit a ragtune event to Prefect; the resource id is ``ragtune.<kind>.<name>``."""
+    emitted = emit_event(
+        event=event,
+        resource={"prefect.resource.id": resource_id(kind, name)},
+        payload=payload,
+    )
+    get_run_logger().info("event %s (%s)", event, "sent" if emitted else "not sent")

@@ -1,0 +1,259 @@
+"""knowledge-refresh: keep the RAG index equal to the knowledge base, safely.
+
+Steps (each a Prefect task; domain code lives in ``ragtune.tasks``):
+1. pin data: the knowledge base at a git revision (or the working tree), DVC hash;
+2. load: extract text and metadata, unreadable files quarantined;
+3. validate: Great Expectations suites; quarantine; stop past the share limit;
+4. classify: freshness class, confidence and staleness per document;
+5. index: chunk, embed only new text, merge into LanceDB as a candidate version;
+6. evaluate: row count, self-retrieval and eval-set recall on the candidate;
+7. publish: only if every check passed, tag ``live-<timestamp>`` and serve it.
+A failure anywhere leaves the live index as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from ragtune import events
+from ragtune.audit import AuditLog
+from ragtune.flows._wiring import emit, retrying, step
+from ragtune.settings import Settings, load_settings
+from ragtune.tasks.embedding.embedder import Embedder, build_embedder
+from ragtune.tasks.evaluation.beir import load_beir
+from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
+from ragtune.tasks.freshness import FreshnessReport, classify_documents
+from ragtune.tasks.index.checks import CheckResult, standard_checks
+from ragtune.tasks.index.corpus import chunk_corpus
+from ragtune.tasks.index.publish import PublishedTag, list_tags, publish
+from ragtune.tasks.index.quality import evaluate_table, recall_floor_check
+from ragtune.tasks.index.store import IndexStore, RefreshStats, open_store
+from ragtune.tasks.ingest.loader import load_knowledge_base
+from ragtune.tasks.reporting.refresh import RefreshSummary, render_markdown
+from ragtune.tasks.validation.documents import validate_documents
+from ragtune.tasks.validation.models import ValidationReport
+from ragtune.tasks.validation.quarantine import (
+    enforce_quarantine_share,
+    write_quarantine_report,
+)
+from ragtune.tasks.versioning import DataRevision, pin_data
+
+pin_data_task = retrying(pin_data, "pin-data")
+load_task = step(load_knowledge_base, "load-documents")
+classify_task = step(classify_documents, "classify-freshness")
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(
+    settings: Settings, revision: DataRevision, today: date
+) -> ValidationReport:
+    loaded = load_task(revision.kb_path, settings.data)
+    report = validate_documents(
+        loaded.documents,
+        loaded.rejected,
+        settings.validation,
+        allowed_categories=settings.freshness.classes,
+        today=today,
+        project_root=settings.root,
+    )
+    return report
+
+
+@task(name="update-index", retries=1, cache_policy=NO_CACHE)
+def index_task(
+    store: IndexStore,
+    settings: Settings,
+    report: ValidationReport,
+    freshness: FreshnessReport,
+    data_hash: str,
+) -> RefreshStats:
+    labels = {c.doc_id: c.label for c in freshness.classifications}
+    chunks, hashes = chunk_corpus(
+        report.documents, labels, settings.chunking, data_hash
+    )
+    return store.refresh(chunks, hashes, data_hash=data_hash)
+
+
+@task(name="evaluate-candidate", cache_policy=NO_CACHE)
+def evaluate_task(
+    store: IndexStore,
+    embedder: Embedder,
+    settings: Settings,
+    stats: RefreshStats,
+    report: ValidationReport,
+) -> tuple[list, RetrievalMetrics]:
+    table = store.candidate()  # search indexes were brought up to date by refresh
+    evalset = load_beir(settings.path(settings.data.eval_path))
+    known = {d.doc_id for d in report.documents}
+    metrics = evaluate_table(table, embedder, evalset, settings.index, known)
+    checks = standard_checks(
+        table, embedder, stats.chunks_total, settings.index, settings.project.seed
+    )
+    checks.append(
+        recall_floor_check(metrics, settings.index.recall_floor, table.version)
+    )
+    return checks, metrics
+
+
+publish_task = step(publish, "publish")
+
+
+def _reports(settings: Settings) -> Path:
+    return settings.path(settings.project.state_dir) / "reports"
+
+
+def _previous_metrics(settings: Settings) -> dict[str, float]:
+    tags = list_tags(settings.uri(settings.index.uri), settings.index.table)
+    live = next((t for t in tags if t.live), None)
+    return {} if live is None else dict(live.metrics.get("retrieval", {}))
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    suffix = "-rebuild" if params.get("rebuild") else ""
+    return f"refresh-{params.get('rev') or 'worktree'}{suffix}"
+
+
+@flow(name="knowledge-refresh", flow_run_name=_run_name, log_prints=False)
+def knowledge_refresh(
+    params_path: str | None = None,
+    kb: str | None = None,
+    rev: str | None = None,
+    rebuild: bool = False,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Refresh the live index from the knowledge base; returns the summary JSON."""
+    logger = get_run_logger()
+    settings = load_settings(params_path)
+    today = today or date.today()
+    audit = AuditLog(settings.path(settings.project.audit_log))
+    kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
+    workdir = settings.path(settings.project.state_dir) / "revisions"
+    revision = pin_data_task(kb_path, rev, workdir)
+    logger.info(
+        "data %s (%s) hash %s", revision.kb_path, rev or "worktree", revision.data_hash
+    )
+
+    report = validate_task(settings, revision, today)
+    _record_validation(audit, report, revision)
+    enforce_quarantine_share(report, settings.validation)
+
+    embedder = build_embedder(settings.embedding)
+    freshness = classify_task(report.documents, settings.freshness, embedder, today)
+    store = open_store(settings, embedder, rebuild=rebuild)
+    previous = _previous_metrics(settings)
+    stats = index_task(store, settings, report, freshness, revision.data_hash)
+    checks, metrics = evaluate_task(store, embedder, settings, stats, report)
+    retrieval = {
+        k: round(v, 4) for k, v in metrics.summary().items() if isinstance(v, float)
+    }
+    tag = None
+    if stats.needs_publish:
+        tag = publish_task(store, checks, {"retrieval": retrieval}, revision.data_hash)
+        audit.append(
+            "index.published",
+            tag=tag.tag,
+            version=tag.version,
+            data_hash=revision.data_hash,
+            metrics=retrieval,
+        )
+        emit(
+            events.INDEX_PUBLISHED,
+            "index",
+            settings.index.table,
+            {"tag": tag.tag, "version": tag.version, "data_hash": revision.data_hash},
+        )
+    reports = {
+        "quarantine": str(write_quarantine_report(report, _reports(settings))),
+        "data_docs": report.data_docs_path,
+    }
+    summary = _summary(
+        revision, report, freshness, stats, checks, retrieval, previous, tag
+    )
+    summary = replace(summary, reports=reports)
+    _publish_artifacts(summary, freshness, settings)
+    return summary.to_json()
+
+
+def _record_validation(
+    audit: AuditLog, report: ValidationReport, rev: DataRevision
+) -> None:
+    payload = {
+        "data_hash": rev.data_hash,
+        "valid": len(report.documents),
+        "quarantined": len(report.rejected),
+        "share": report.quarantine_share,
+    }
+    audit.append("data.validated", **payload)
+    emit(events.DATA_VALIDATED, "data", rev.data_hash, payload)
+    if report.rejected:
+        paths = [r.source_path for r in report.rejected]
+        audit.append("data.quarantined", data_hash=rev.data_hash, files=paths)
+        emit(events.DATA_QUARANTINED, "data", rev.data_hash, {"files": paths})
+
+
+def _summary(
+    revision: DataRevision,
+    report: ValidationReport,
+    freshness: FreshnessReport,
+    stats: RefreshStats,
+    checks: list[CheckResult],
+    retrieval: dict[str, float],
+    previous: dict[str, float],
+    tag: PublishedTag | None,
+) -> RefreshSummary:
+    classes: dict[str, int] = {}
+    for c in freshness.classifications:
+        classes[c.label] = classes.get(c.label, 0) + 1
+    return RefreshSummary(
+        data_hash=revision.data_hash,
+        rev=revision.rev,
+        git_commit=revision.git_commit,
+        kb_path=str(revision.kb_path),
+        documents=len(report.documents),
+        added=stats.added,
+        changed=stats.changed,
+        removed=stats.removed,
+        unchanged=len(stats.unchanged),
+        quarantined=[
+            {"source_path": r.source_path, "reasons": list(r.reasons)}
+            for r in report.rejected
+        ],
+        chunks_total=stats.chunks_total,
+        chunks_embedded=stats.chunks_embedded,
+        cache_hits=stats.cache_hits,
+        index_version=tag.version if tag else stats.live_version,
+        published=tag is not None and stats.needs_publish,
+        tag=tag.tag if tag else None,
+        checks=[asdict(c) for c in checks],
+        metrics=retrieval,
+        metrics_delta={
+            k: round(v - previous[k], 4) for k, v in retrieval.items() if k in previous
+        },
+        stale=[c.doc_id for c in freshness.classifications if c.stale],
+        classes=classes,
+    )
+
+
+def _publish_artifacts(
+    summary: RefreshSummary, freshness: FreshnessReport, settings: Settings
+) -> None:
+    create_markdown_artifact(
+        key="refresh-summary",
+        markdown=render_markdown(summary),
+        description="What this knowledge refresh changed and why",
+    )
+    create_table_artifact(
+        key="freshness-report",
+        table=freshness.to_rows(),
+        description="Freshness class, confidence and staleness per document",
+    )
+    create_markdown_artifact(key="freshness-classes", markdown=freshness.to_markdown())

@@ -1,0 +1,183 @@
+"""``ragtune refresh``, ``query`` and ``index tags|rollback``: the RAG index."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.errors import InputError
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+index_app = typer.Typer(help="Published index versions.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@app.command()
+def refresh(
+    params: Path | None = PARAMS_OPTION,
+    kb: Path | None = typer.Option(None, "--kb", help="Knowledge-base folder."),
+    rev: str | None = typer.Option(None, "--rev", help="Git revision of the data."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Full rebuild (new embedder)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run the knowledge-refresh flow: validate, classify, index, check, publish."""
+    from ragtune.flows.knowledge_refresh import knowledge_refresh
+
+    load(params)  # fail fast, with exit 2, before Prefect starts
+    with console.status("running the knowledge-refresh flow", spinner="dots"):
+        summary = knowledge_refresh(
+            params_path=str(params) if params else None,
+            kb=str(kb) if kb else None,
+            rev=rev,
+            rebuild=rebuild,
+        )
+    if as_json:
+        emit_json(summary)
+        return
+    print_refresh(summary)
+
+
+def print_refresh(summary: dict) -> None:
+    """Human summary of a refresh run."""
+    state = (
+        f"published [bold]{summary['tag']}[/] (version {summary['index_version']})"
+        if summary["published"]
+        else f"no change to publish; live version {summary['index_version']}"
+    )
+    console.print(f"index: {state}")
+    console.print(
+        f"documents: +{summary['added']} ~{summary['changed']} -{summary['removed']} "
+        f"={summary['unchanged']}; quarantined {summary['quarantined']}; "
+        f"chunks embedded {summary['chunks_embedded']} of {summary['chunks_total']}"
+    )
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items())
+    console.print(f"retrieval: {metrics}")
+    for item in summary["quarantined_files"]:
+        console.print(
+            f"  [yellow]quarantined[/] {item['source_path']}: "
+            + "; ".join(item["reasons"])
+        )
+
+
+@app.command()
+def query(
+    text: str = typer.Argument(..., help="What to search for."),
+    k: int = typer.Option(5, "--k", min=1, help="Number of chunks to return."),
+    classes: list[str] = typer.Option(None, "--class", help="Only these classes."),
+    in_force_on: str | None = typer.Option(
+        None, "--in-force-on", help="Only rules in force on this day (ISO date)."
+    ),
+    params: Path | None = PARAMS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Hybrid (vector + full-text) search on the live index."""
+    hits = run_query(load(params), text, k, classes or None, _day(in_force_on))
+    if as_json:
+        emit_json({"query": text, "hits": [_hit_json(h) for h in hits]})
+        return
+    for rank, hit in enumerate(hits, start=1):
+        console.print(
+            f"[bold]{rank}. {hit.title}[/] [dim]({hit.doc_id}, {hit.category}, "
+            f"{hit.source_path})[/]\n   {hit.snippet}"
+        )
+
+
+def run_query(settings, text: str, k: int, classes, day):  # noqa: ANN001,ANN201
+    """Search the live index; InputError when nothing has been published yet."""
+    from ragtune.tasks.embedding.embedder import build_embedder
+    from ragtune.tasks.index.publish import open_live
+    from ragtune.tasks.index.search import hybrid_search
+
+    table = open_live(settings.uri(settings.index.uri), settings.index.table)
+    if table is None:
+        raise InputError("no live index yet: run `ragtune refresh` (or `ragtune demo`)")
+    embedder = build_embedder(settings.embedding)
+    return hybrid_search(
+        table,
+        embedder,
+        text,
+        k=k,
+        classes=classes,
+        in_force_on=day,
+        known_classes=settings.freshness.classes,
+        cfg=settings.index,
+    )
+
+
+def _hit_json(hit) -> dict:  # noqa: ANN001 - SearchHit
+    from dataclasses import asdict
+
+    return asdict(hit)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+@index_app.command("tags")
+def index_tags(
+    params: Path | None = PARAMS_OPTION, as_json: bool = JSON_OPTION
+) -> None:
+    """Published index versions with their data hash and metrics."""
+    from ragtune.tasks.index.publish import list_tags
+
+    settings = load(params)
+    tags = list_tags(settings.uri(settings.index.uri), settings.index.table)
+    if as_json:
+        emit_json({"tags": [_tag_json(t) for t in tags]})
+        return
+    table = Table("tag", "version", "created", "data hash", "recall@k", "live")
+    for t in tags:
+        recall = t.metrics.get("retrieval", {}).get("recall_at_k")
+        table.add_row(
+            t.tag,
+            str(t.version),
+            t.created_at.isoformat(timespec="seconds"),
+            t.data_hash[:16],
+            "" if recall is None else f"{recall:.3f}",
+            "*" if t.live else "",
+        )
+    console.print(table)
+
+
+@index_app.command("rollback")
+def index_rollback(
+    tag: str = typer.Argument(..., help="A tag from `ragtune index tags`."),
+    params: Path | None = PARAMS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Serve a previously published index version again."""
+    from ragtune.audit import AuditLog
+    from ragtune.tasks.index.publish import rollback
+
+    settings = load(params)
+    restored = rollback(settings.uri(settings.index.uri), settings.index.table, tag)
+    AuditLog(settings.path(settings.project.audit_log)).append(
+        "index.rolled-back", actor="cli", tag=restored.tag, version=restored.version
+    )
+    if as_json:
+        emit_json({"live": _tag_json(restored)})
+        return
+    console.print(f"live index is now {restored.tag} (version {restored.version})")
+
+
+def _tag_json(tag) -> dict:  # noqa: ANN001 - PublishedTag
+    return {
+        "tag": tag.tag,
+        "version": tag.version,
+        "created_at": tag.created_at,
+        "data_hash": tag.data_hash,
+        "metrics": tag.metrics,
+        "live": tag.live,
+    }

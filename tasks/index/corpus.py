@@ -1,0 +1,51 @@
+"""Turns a validated, classified knowledge base into the chunk manifest a refresh
+indexes: every chunk of every document, and each document's content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from ragtune.tasks.index.chunking import chunk_document
+from ragtune.tasks.index.config import ChunkingConfig
+from ragtune.tasks.index.schema import Chunk
+from ragtune.tasks.ingest.models import Document
+
+
+def chunk_corpus(
+    documents: Iterable[Document],
+    labels: Mapping[str, str],
+    cfg: ChunkingConfig,
+    data_hash: str,
+) -> tuple[list[Chunk], dict[str, str]]:
+    """Chunks of all documents, labelled with their freshness class.
+
+    The document hash covers the class and the metadata stored on chunks too, so a
+    sidecar-only edit or a re-classification counts as a change and rewrites the
+    chunks' metadata, without re-embedding their text.
+    """
+    chunks: list[Chunk] = []
+    hashes: dict[str, str] = {}
+    for doc in documents:
+        label = labels[doc.doc_id]
+        chunks += chunk_document(doc, label, cfg, data_hash)
+        hashes[doc.doc_id] = document_hash(doc, label)
+    return chunks, hashes
+
+
+def document_hash(doc: Document, label: str) -> str:
+    """Hash of what the index stores about a document: bytes, class and metadata."""
+    meta = "|".join(
+        str(v)
+        for v in (
+            doc.content_hash,
+            label,
+            doc.title,
+            doc.source_path,
+            doc.effective_date,
+            doc.valid_until,
+            doc.last_reviewed,
+            doc.amends,
+        )
+    )
+    return hashlib.sha256(meta.encode()).hexdigest()

@@ -1,0 +1,76 @@
+"""Physical upkeep of the chunk table, done inside a refresh, before publishing.
+
+Compaction and index updates each write a table version. Doing them here, after a
+refresh's merge and before its checks, means every version that goes live is
+already compact and fully indexed, and nothing writes a version behind the back
+of the publish gate (a version written outside a refresh would never be live).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lancedb.index import BTree
+from lancedb.table import Table
+
+from ragtune.tasks.index.config import IndexConfig
+from ragtune.tasks.index.search_indexes import ensure_search_indexes
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMN = "chunk_id"
+KEY_INDEX_NAME = "chunk_id_idx"
+
+
+def maintain(table: Table, cfg: IndexConfig) -> list[str]:
+    """Compact when fragmented, then bring every index up to date.
+
+    Args:
+        table: The chunk table at its latest version.
+        cfg: Compaction threshold and search-index settings.
+
+    Returns:
+        One line per action taken (empty when the table needed nothing).
+    """
+    actions = compact_if_fragmented(table, cfg.compact_min_fragments)
+    actions += ensure_key_index(table)
+    actions += ensure_search_indexes(table, cfg)
+    return actions
+
+
+def compact_if_fragmented(table: Table, min_fragments: int) -> list[str]:
+    """Merge small fragments once there are ``min_fragments`` of them.
+
+    Every merge-insert adds a fragment; compacting each time would rewrite the
+    whole table per refresh, so it waits for a threshold.
+    """
+    fragments = len(table.to_lance().get_fragments())
+    if fragments < min_fragments:
+        return []
+    metrics = table.to_lance().optimize.compact_files()
+    table.checkout_latest()
+    return [
+        f"compacted {metrics.fragments_removed} fragments "
+        f"into {metrics.fragments_added}"
+    ]
+
+
+def ensure_key_index(table: Table) -> list[str]:
+    """A BTREE index on ``chunk_id`` so merge-insert joins stay fast as rows grow.
+
+    Created once; rows written since are folded in with ``optimize_indices``
+    (incremental, no rebuild).
+    """
+    indices = {ix.name: ix for ix in table.list_indices()}
+    current = next(
+        (ix for ix in indices.values() if list(ix.columns) == [KEY_COLUMN]), None
+    )
+    if current is None:
+        table.create_index(KEY_COLUMN, config=BTree(), name=KEY_INDEX_NAME)
+        return [f"created key index {KEY_INDEX_NAME}"]
+    pending = table.index_stats(current.name).num_unindexed_rows
+    if pending == 0:
+        return []
+    table.to_lance().optimize.optimize_indices(index_names=[current.name])
+    table.checkout_latest()
+    return [f"updated key index {current.name} (+{pending} rows)"]

@@ -1,0 +1,1 @@
+"""Reports that flows publish as Prefect artifacts and the CLI prints."""
