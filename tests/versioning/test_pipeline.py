@@ -108,3 +108,12 @@ def test_project_dvc_config_is_portable(repo_root: Path):
     assert config["core"]["analytics"] == "false"
     text = (repo_root / ".dvc" / "config").read_text()
     assert "/work/" not in text and "/home/" not in text and "/tmp/" not in text
+
+
+@pytest.mark.parametrize("dep", ["data/kb", "data/eval"])
+def test_project_dvc_lock_pins_the_shipped_data(repo_root: Path, dep: str):
+    # dvc.lock must pin the data that ships in git: editing the sample knowledge
+    # base or eval set without `dvc repro validate` fails here, not in a user's run.
+    lock = yaml.safe_load((repo_root / "dvc.lock").read_text())
+    pinned = {d["path"]: d["md5"] for d in lock["stages"]["validate"]["deps"]}
+    assert pinned[dep] == data_hash(repo_root / dep), "run `dvc repro validate`"
