@@ -39,6 +39,7 @@ from ragtune.tasks.index.store import IndexStore, RefreshStats, open_store
 from ragtune.tasks.ingest.loader import load_knowledge_base
 from ragtune.tasks.reporting.refresh import RefreshSummary, render_markdown
 from ragtune.tasks.validation.documents import validate_documents
+from ragtune.tasks.validation.eval_set import validate_eval_set
 from ragtune.tasks.validation.models import ValidationReport
 from ragtune.tasks.validation.quarantine import (
     enforce_quarantine_share,
@@ -49,6 +50,7 @@ from ragtune.tasks.versioning import DataRevision, pin_data
 pin_data_task = retrying(pin_data, "pin-data")
 load_task = step(load_knowledge_base, "load-documents")
 classify_task = step(classify_documents, "classify-freshness")
+validate_eval_task = step(validate_eval_set, "validate-eval-set")
 
 
 @task(name="validate", cache_policy=NO_CACHE)
@@ -145,6 +147,9 @@ def knowledge_refresh(
     report = validate_task(settings, revision, today)
     _record_validation(audit, report, revision)
     enforce_quarantine_share(report, settings.validation)
+    eval_report = validate_eval_task(
+        settings.path(settings.data.eval_path), {d.doc_id for d in report.documents}
+    )
 
     embedder = build_embedder(settings.embedding)
     freshness = classify_task(report.documents, settings.freshness, embedder, today)
@@ -178,7 +183,9 @@ def knowledge_refresh(
     summary = _summary(
         revision, report, freshness, stats, checks, retrieval, previous, tag
     )
-    summary = replace(summary, reports=reports)
+    summary = replace(
+        summary, reports=reports, eval_set_problems=list(eval_report.problems)
+    )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
 

@@ -37,6 +37,7 @@ class RefreshSummary:
     stale: list[str] = field(default_factory=list)
     classes: dict[str, int] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
+    eval_set_problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The contract: counts under the documented keys, detail beside them."""
@@ -108,6 +109,8 @@ def render_markdown(s: RefreshSummary) -> str:
             f"| `{q['source_path']}` | {'; '.join(q['reasons'])} |"
             for q in s.quarantined
         ]
+    if s.eval_set_problems:
+        lines += ["", "## Eval set problems", *[f"- {p}" for p in s.eval_set_problems]]
     if s.stale:
         lines += ["", "## Stale documents", _ids(s.stale, limit=40)]
     return "\n".join(lines) + "\n"

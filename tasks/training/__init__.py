@@ -1,0 +1,1 @@
+"""training capability: QLoRA building blocks (config, factories, a minimal step)."""

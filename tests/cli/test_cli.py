@@ -1,0 +1,83 @@
+"""The console script's contracts: exit codes, clear messages, JSON on stdout only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_cli
+
+
+def test_corrupt_params_exit_2_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("chunking:\n  size: huge\n")
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "chunking.size" in result.stderr and "integer" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_data_directory_exit_2(small_project: Path) -> None:
+    result = run_cli("validate", "--kb", "no-such-folder", cwd=small_project.parent)
+    assert result.returncode == 2
+    assert "no-such-folder" in result.stderr
+
+
+def test_unknown_flag_exit_2(tmp_path: Path) -> None:
+    result = run_cli("refresh", "--bogus", cwd=tmp_path)
+    assert result.returncode == 2 and "--bogus" in result.stderr
+
+
+def test_query_before_any_publish_is_explained(small_project: Path) -> None:
+    result = run_cli("query", "overdraft", cwd=small_project.parent)
+    assert result.returncode == 2 and "ragtune refresh" in result.stderr
+
+
+def test_validate_json_and_gate_exit_code(small_project: Path) -> None:
+    root = small_project.parent
+    (root / "kb" / "guides" / "empty.md").write_text("")
+    share = {"RAGTUNE_VALIDATION__MAX_QUARANTINE_SHARE": "0.15"}  # 1 of 8 passes
+    ok = run_cli("validate", "--json", cwd=root, env=share)
+    assert ok.returncode == 0, ok.stderr
+    payload = json.loads(ok.stdout)  # exactly one JSON object on stdout
+    assert payload["n_valid"] == 7 and payload["n_quarantined"] == 1
+    assert payload["quarantined"][0]["source_path"] == "guides/empty.md"
+    (root / "kb" / "guides" / "empty2.md").write_text("")
+    failed = run_cli("validate", "--json", cwd=root, env=share)  # 2 of 9 does not
+    assert failed.returncode == 1
+    assert "2 of 9 files quarantined" in failed.stderr and "15%" in failed.stderr
+
+
+@pytest.mark.slow
+def test_refresh_json_then_query_tags_rollback(small_project: Path) -> None:
+    root = small_project.parent
+    first = run_cli("refresh", "--json", cwd=root)
+    assert first.returncode == 0, first.stderr[-2000:]
+    summary = json.loads(first.stdout)
+    for key in (
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "quarantined",
+        "chunks_embedded",
+        "index_version",
+        "published",
+    ):
+        assert key in summary
+    assert summary["added"] == 7 and summary["published"] is True
+    (root / "kb" / "guides" / "apr-vs-aer.md").unlink()
+    second = json.loads(run_cli("refresh", "--json", cwd=root).stdout)
+    assert second["removed"] == 1 and second["chunks_embedded"] == 0
+
+    hits = json.loads(run_cli("query", "what is APR", "--json", cwd=root).stdout)
+    assert "apr-vs-aer" not in {h["doc_id"] for h in hits["hits"]}
+    tags = json.loads(run_cli("index", "tags", "--json", cwd=root).stdout)["tags"]
+    assert [t["live"] for t in tags] == [False, True]
+    back = run_cli("index", "rollback", tags[0]["tag"], "--json", cwd=root)
+    assert json.loads(back.stdout)["live"]["tag"] == tags[0]["tag"]
+    hits = json.loads(run_cli("query", "what is APR", "--json", cwd=root).stdout)
+    assert hits["hits"][0]["doc_id"] == "apr-vs-aer"
+    audit = run_cli("audit", "verify", "--json", cwd=root)
+    assert json.loads(audit.stdout)["ok"] is True and audit.returncode == 0
