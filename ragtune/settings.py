@@ -23,6 +23,7 @@ from ragtune.tasks.embedding.config import EmbeddingConfig
 from ragtune.tasks.freshness.config import FreshnessConfig
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.ingest.config import DataConfig
+from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.validation.config import ValidationConfig
 from ragtune.tasks.versioning.config import DvcConfig
 
@@ -53,6 +54,7 @@ class Settings(StrictModel):
     embedding: EmbeddingConfig = EmbeddingConfig()
     index: IndexConfig = IndexConfig()
     dvc: DvcConfig = DvcConfig()
+    training: QLoRAConfig = QLoRAConfig()
 
     def path(self, value: Path | str) -> Path:
         """Resolve a configured path against the params.yaml folder."""
