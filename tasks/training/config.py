@@ -22,7 +22,9 @@ class TinyModelConfig(StrictModel):
     Llama-2-7B dimensions.
     """
 
-    vocab_size: int = Field(256, ge=2, description="Token vocabulary size.")
+    vocab_size: int = Field(
+        260, ge=2, description="Token vocabulary size (260: the byte tokenizer)."
+    )
     hidden_size: int = Field(64, ge=2, description="Width of the residual stream.")
     num_layers: int = Field(2, ge=1, description="Decoder layers.")
     num_heads: int = Field(4, ge=1, description="Attention heads.")

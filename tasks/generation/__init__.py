@@ -1,0 +1,1 @@
+"""Answer generation: one interface, several model backends."""

@@ -1,0 +1,63 @@
+"""The generator interface every model backend implements.
+
+Evaluation, serving and the decision framework only see this protocol, so a local
+Hugging Face model, an OpenAI-compatible endpoint and the config-built tiny model
+are interchangeable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings; temperature 0 means greedy (reproducible evaluations)."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int = 13
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A finished answer with what it cost: tokens in and out, wall time."""
+
+    text: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    latency_s: float
+    finish_reason: Literal["stop", "length"] = "stop"
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Answers chat messages. ``name`` identifies model and adapter for audit logs."""
+
+    name: str
+
+    def generate(
+        self, messages: list[Message], params: GenerationParams
+    ) -> Generation: ...
+
+    def stream(
+        self, messages: list[Message], params: GenerationParams
+    ) -> Iterator[str]:
+        """Text pieces as they are produced; joined they equal ``generate``'s text."""
+        ...
