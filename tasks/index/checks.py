@@ -102,7 +102,7 @@ def _finds(table: Table, vector, row: dict, top_k: int, refine: int) -> bool:  #
         .distance_type("cosine")
         .limit(top_k)
         .refine_factor(refine)
-        .select(["chunk_id", "content_hash"])
+        .select(["chunk_id", "content_hash", "_distance"])
         .to_arrow()
     )
     return (
