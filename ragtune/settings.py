@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError
 from ragtune.errors import ConfigError
 from ragtune.schema import StrictModel
 from ragtune.tasks.embedding.config import EmbeddingConfig
+from ragtune.tasks.estimate.config import EstimatorConfig
 from ragtune.tasks.freshness.config import FreshnessConfig
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.ingest.config import DataConfig
@@ -55,6 +56,7 @@ class Settings(StrictModel):
     index: IndexConfig = IndexConfig()
     dvc: DvcConfig = DvcConfig()
     training: QLoRAConfig = QLoRAConfig()
+    estimate: EstimatorConfig = EstimatorConfig()
 
     def path(self, value: Path | str) -> Path:
         """Resolve a configured path against the params.yaml folder."""

@@ -81,3 +81,25 @@ def test_refresh_json_then_query_tags_rollback(small_project: Path) -> None:
     assert hits["hits"][0]["doc_id"] == "apr-vs-aer"
     audit = run_cli("audit", "verify", "--json", cwd=root)
     assert json.loads(audit.stdout)["ok"] is True and audit.returncode == 0
+
+
+def test_estimate_json_matches_the_framework(tmp_path: Path) -> None:
+    result = run_cli(
+        "estimate",
+        "--model-size",
+        "7B",
+        "--examples",
+        "10000",
+        "--method",
+        "full",
+        "--check",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    # The cheapest plan may be any card; on the reference A100 80GB, 7B needs one.
+    assert payload["plan"]["count"] >= 1 and payload["plan"]["cost_usd"] > 0
+    assert all(c["ok"] for c in payload["framework_checks"])
+    bad = run_cli("estimate", "--model-size", "9Z", "--examples", "10", cwd=tmp_path)
+    assert bad.returncode == 2 and "9Z" in bad.stderr

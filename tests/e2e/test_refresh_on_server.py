@@ -1,0 +1,43 @@
+"""``ragtune refresh`` against a real Prefect server: the run, its name, its
+artifacts and its events are on the server, where the UI shows them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.conftest import make_small_project, run_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_refresh_runs_on_the_server(
+    prefect_server: str, tmp_path: Path, repo_root: Path
+):
+    make_small_project(tmp_path, repo_root)
+    result = run_cli(
+        "refresh", "--json", cwd=tmp_path, env={"PREFECT_API_URL": prefect_server}
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["published"] and summary["added"] == 7
+
+    runs = httpx.post(f"{prefect_server}/flow_runs/filter", json={}).json()
+    refresh_runs = [r for r in runs if r["name"].startswith("refresh-")]
+    assert len(refresh_runs) == 1 and refresh_runs[0]["state_type"] == "COMPLETED"
+    artifacts = httpx.post(
+        f"{prefect_server}/artifacts/filter",
+        json={"artifacts": {"key": {"any_": ["refresh-summary", "freshness-report"]}}},
+    ).json()
+    by_key = {a["key"]: a for a in artifacts}
+    assert set(by_key) == {"refresh-summary", "freshness-report"}
+    assert summary["tag"] in by_key["refresh-summary"]["data"]
+    assert by_key["refresh-summary"]["flow_run_id"] == refresh_runs[0]["id"]
+    events = httpx.post(
+        f"{prefect_server}/events/filter",
+        json={"filter": {"event": {"name": ["ragtune.index.published"]}}},
+    ).json()["events"]
+    assert events and events[0]["payload"]["tag"] == summary["tag"]
