@@ -7,6 +7,8 @@ Exit codes: 0 ok, 1 a gate or check said no, 2 bad input or configuration.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,17 @@ def load(params: Path | None) -> Settings:
     return load_settings(params)
 
 
+def _quiet_third_parties() -> None:
+    # Lance logs expected events ("no existing dataset, it will be created") as WARN,
+    # and bitsandbytes warns at import that an optional kernel package is missing
+    # before falling back to its built-in CPU path. Neither is actionable here.
+    os.environ.setdefault("LANCE_LOG", "error")
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
 def main() -> None:
     """Console-script entry point: map ragtune errors to exit codes and messages."""
+    _quiet_third_parties()
     try:
         app()
     except RagtuneError as exc:
