@@ -17,6 +17,9 @@ TELEMETRY_OFF = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "DO_NOT_TRACK": "1",
+    # a busy 2-core CI box can take longer than Prefect's default 20 s to start
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "LANCE_LOG": "error",
 }
 os.environ.update(TELEMETRY_OFF)
 

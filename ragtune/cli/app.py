@@ -42,7 +42,10 @@ def load(params: Path | None) -> Settings:
     return load_settings(params)
 
 
-def _quiet_third_parties() -> None:
+def _runtime_defaults() -> None:
+    # Prefect's temporary server gets 20 s to start by default, which a busy
+    # 2-core machine can miss; give it more before the first flow runs.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Lance logs expected events ("no existing dataset, it will be created") as WARN,
     # and bitsandbytes warns at import that an optional kernel package is missing
     # before falling back to its built-in CPU path. Neither is actionable here.
@@ -52,7 +55,7 @@ def _quiet_third_parties() -> None:
 
 def main() -> None:
     """Console-script entry point: map ragtune errors to exit codes and messages."""
-    _quiet_third_parties()
+    _runtime_defaults()
     try:
         app()
     except RagtuneError as exc:

@@ -103,3 +103,33 @@ def test_estimate_json_matches_the_framework(tmp_path: Path) -> None:
     assert all(c["ok"] for c in payload["framework_checks"])
     bad = run_cli("estimate", "--model-size", "9Z", "--examples", "10", cwd=tmp_path)
     assert bad.returncode == 2 and "9Z" in bad.stderr
+
+
+@pytest.mark.slow
+def test_refresh_at_an_older_git_revision(small_project: Path) -> None:
+    import subprocess
+
+    from ragtune.tasks.versioning import data_hash
+
+    root = small_project.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, check=True, capture_output=True, text=True
+        ).stdout
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", "kb")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v1")
+    v1_hash = data_hash(root / "kb")
+    (root / "kb" / "guides" / "loan-to-value-explained.md").unlink()
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "v2")
+    assert data_hash(root / "kb") != v1_hash
+
+    old = run_cli("refresh", "--rev", "HEAD~1", "--json", cwd=root)
+    assert old.returncode == 0, old.stderr[-2000:]
+    summary = json.loads(old.stdout)
+    assert summary["data_hash"] == v1_hash and summary["rev"] == "HEAD~1"
+    assert summary["added"] == 7  # the deleted explainer is back at that revision
+    bad = run_cli("refresh", "--rev", "no-such-rev", cwd=root)
+    assert bad.returncode == 2 and "no-such-rev" in bad.stderr
