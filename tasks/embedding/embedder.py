@@ -87,3 +87,28 @@ def build_embedder(cfg: EmbeddingConfig) -> Embedder:
     from ragtune.tasks.embedding.remote import OpenAIEmbedder
 
     return OpenAIEmbedder(cfg)
+
+
+class PrimedEmbedder:
+    """Wraps an embedder with vectors computed ahead in one batch.
+
+    Evaluations search hundreds of queries one at a time; embedding them one by one
+    costs a model call each (most of the search time on a CPU), while one batched
+    call costs little more than a single one. Unknown texts fall through to the
+    wrapped embedder.
+    """
+
+    def __init__(self, inner: Embedder, texts: list[str]) -> None:
+        self.name = inner.name
+        self.dim = inner.dim
+        self._inner = inner
+        unique = list(dict.fromkeys(texts))
+        self._vectors = dict(zip(unique, inner.embed(unique), strict=True))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self._inner.embed(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])

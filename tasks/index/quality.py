@@ -10,7 +10,7 @@ from collections.abc import Collection
 
 from lancedb.table import Table
 
-from ragtune.tasks.embedding.embedder import Embedder
+from ragtune.tasks.embedding.embedder import Embedder, PrimedEmbedder
 from ragtune.tasks.evaluation.beir import EvalSet
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics, evaluate_retrieval
 from ragtune.tasks.index.checks import CheckResult
@@ -45,9 +45,11 @@ def evaluate_table(
             evalset.corpus,
         )
 
+    primed = PrimedEmbedder(embedder, [q.text for q in evalset.queries])
+
     def search(text: str) -> list[str]:
         k = max(cfg.eval_k, _EVAL_CHUNKS)
-        return doc_ranking(hybrid_search(table, embedder, text, k=k, cfg=cfg))
+        return doc_ranking(hybrid_search(table, primed, text, k=k, cfg=cfg))
 
     return evaluate_retrieval(search, evalset, cfg.eval_k)
 

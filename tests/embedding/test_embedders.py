@@ -80,3 +80,17 @@ def test_endpoint_errors_are_named(endpoint: str) -> None:
         )
     with pytest.raises(ValidationError, match="endpoint is required"):
         EmbeddingConfig(provider="openai")
+
+
+def test_primed_embedder_matches_the_wrapped_one(embedder) -> None:
+    from ragtune.tasks.embedding.embedder import PrimedEmbedder
+
+    texts = ["deposit guarantee limit", "mortgage arrears fee"]
+    primed = PrimedEmbedder(embedder, texts)
+    assert np.allclose(
+        primed.embed(texts[::-1]), embedder.embed(texts[::-1]), atol=1e-5
+    )
+    assert np.allclose(
+        primed.embed(["new text"]), embedder.embed(["new text"]), atol=1e-5
+    )
+    assert primed.embed([]).shape == (0, embedder.dim)
