@@ -5,9 +5,11 @@ Steps (each a Prefect task; domain code lives in ``ragtune.tasks``):
 2. load: extract text and metadata, unreadable files quarantined;
 3. validate: Great Expectations suites; quarantine; stop past the share limit;
 4. classify: freshness class, confidence and staleness per document;
-5. index: chunk, embed only new text, merge into LanceDB as a candidate version;
+5. index: chunk, embed only new text, merge into LanceDB as a candidate version
+   (a large refresh first embeds on a Dask cluster: ``embed_fanout.py``);
 6. evaluate: row count, self-retrieval and eval-set recall on the candidate;
-7. publish: only if every check passed, tag ``live-<timestamp>`` and serve it.
+7. publish: only if every check passed, tag ``live-<timestamp>`` and serve it,
+   then clean up untagged versions older than ``index.keep_versions_days``.
 A failure anywhere leaves the live index as it was.
 """
 
@@ -26,6 +28,7 @@ from prefect.runtime import flow_run
 from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.flows._wiring import emit, retrying, step
+from ragtune.flows.embed_fanout import fan_out_embeddings
 from ragtune.settings import Settings, load_settings
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.evaluation.beir import load_beir
@@ -33,8 +36,9 @@ from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
 from ragtune.tasks.freshness import FreshnessReport, classify_documents
 from ragtune.tasks.index.checks import CheckResult, standard_checks
 from ragtune.tasks.index.corpus import chunk_corpus
-from ragtune.tasks.index.publish import PublishedTag, list_tags, publish
+from ragtune.tasks.index.publish import PublishedTag, cleanup, list_tags, publish
 from ragtune.tasks.index.quality import evaluate_table, recall_floor_check
+from ragtune.tasks.index.schema import Chunk
 from ragtune.tasks.index.store import IndexStore, RefreshStats, open_store
 from ragtune.tasks.ingest.loader import load_knowledge_base
 from ragtune.tasks.reporting.refresh import RefreshSummary, render_markdown
@@ -50,6 +54,8 @@ from ragtune.tasks.versioning import DataRevision, pin_data
 pin_data_task = retrying(pin_data, "pin-data")
 load_task = step(load_knowledge_base, "load-documents")
 classify_task = step(classify_documents, "classify-freshness")
+chunk_task = step(chunk_corpus, "chunk-documents")
+cleanup_task = retrying(cleanup, "cleanup-index-versions")
 validate_eval_task = step(validate_eval_set, "validate-eval-set")
 
 
@@ -71,16 +77,8 @@ def validate_task(
 
 @task(name="update-index", retries=1, cache_policy=NO_CACHE)
 def index_task(
-    store: IndexStore,
-    settings: Settings,
-    report: ValidationReport,
-    freshness: FreshnessReport,
-    data_hash: str,
+    store: IndexStore, chunks: list[Chunk], hashes: dict[str, str], data_hash: str
 ) -> RefreshStats:
-    labels = {c.doc_id: c.label for c in freshness.classifications}
-    chunks, hashes = chunk_corpus(
-        report.documents, labels, settings.chunking, data_hash
-    )
     return store.refresh(chunks, hashes, data_hash=data_hash)
 
 
@@ -155,7 +153,12 @@ def knowledge_refresh(
     freshness = classify_task(report.documents, settings.freshness, embedder, today)
     store = open_store(settings, embedder, rebuild=rebuild)
     previous = _previous_metrics(settings)
-    stats = index_task(store, settings, report, freshness, revision.data_hash)
+    labels = {c.doc_id: c.label for c in freshness.classifications}
+    chunks, hashes = chunk_task(
+        report.documents, labels, settings.chunking, revision.data_hash
+    )
+    fan_out_embeddings(store, chunks, settings)  # a Dask subflow, if large enough
+    stats = index_task(store, chunks, hashes, revision.data_hash)
     checks, metrics = evaluate_task(store, embedder, settings, stats, report)
     retrieval = {
         k: round(v, 4) for k, v in metrics.summary().items() if isinstance(v, float)
@@ -176,6 +179,7 @@ def knowledge_refresh(
             settings.index.table,
             {"tag": tag.tag, "version": tag.version, "data_hash": revision.data_hash},
         )
+        _clean_up(settings)
     reports = {
         "quarantine": str(write_quarantine_report(report, _reports(settings))),
         "data_docs": report.data_docs_path,
@@ -188,6 +192,19 @@ def knowledge_refresh(
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
+
+
+def _clean_up(settings: Settings) -> None:
+    """Retention after a publish; never deletes a tagged version. A failure here
+    leaves the new version live, so it is logged rather than failing the run."""
+    state = cleanup_task(
+        settings.uri(settings.index.uri),
+        settings.index.table,
+        settings.index.keep_versions_days,
+        return_state=True,
+    )
+    if not state.is_completed():
+        get_run_logger().warning("index cleanup did not complete: %s", state.message)
 
 
 def _record_validation(

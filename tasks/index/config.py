@@ -56,3 +56,20 @@ class IndexConfig(StrictModel):
         ge=2,
         description="A refresh compacts the table once it has this many fragments.",
     )
+    fanout_min_chunks: int = Field(
+        2_000,
+        ge=0,
+        description="A refresh that needs more new embeddings than this fans the "
+        "embedding out to a Dask cluster (flows/embed_fanout.py).",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scheduler address of a running Dask cluster (tcp://host:8786); "
+        "None starts a local cluster for the fan-out.",
+    )
+    dask_workers: int = Field(
+        2, ge=1, description="Workers of the local cluster (ignored with an address)."
+    )
+    fanout_batch: int = Field(
+        256, ge=1, description="Texts per fanned-out embedding task."
+    )
