@@ -40,6 +40,8 @@ def _type_name(annotation: Any) -> str:
 
 
 def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
     if info.default_factory is not None:
         value: Any = info.default_factory()
     else:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragtune.settings import Settings
-from ragtune.tasks.ingest.loader import load_knowledge_base
-from ragtune.tasks.validation.documents import validate_documents
-from ragtune.tasks.validation.models import ValidationReport
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when used
+    from ragtune.tasks.validation.models import ValidationReport
 
 
 def reports_dir(settings: Settings) -> Path:
@@ -20,6 +21,9 @@ def load_and_validate(
     settings: Settings, kb_path: Path | None = None, today: date | None = None
 ) -> ValidationReport:
     """Load the knowledge base and run the Great Expectations document checks."""
+    from ragtune.tasks.ingest.loader import load_knowledge_base
+    from ragtune.tasks.validation.documents import validate_documents
+
     kb = kb_path or settings.path(settings.data.kb_path)
     loaded = load_knowledge_base(kb, settings.data)
     return validate_documents(

@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from ragtune.errors import RagtuneError
+
 Role = Literal["system", "user", "assistant"]
+
+
+class GenerationError(RagtuneError):
+    """A model backend could not answer (endpoint down, refused key, bad reply)."""
 
 
 @dataclass(frozen=True)

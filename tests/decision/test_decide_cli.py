@@ -1,0 +1,136 @@
+"""``ragtune decide`` as an operator runs it: the real console script.
+
+All slow: importing the CLI package alone takes 10-20 s here (Great Expectations).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ragtune.audit import AuditLog
+
+pytestmark = pytest.mark.slow
+
+GAPS = {
+    "organisation": "Test Mutual",
+    "gaps": [
+        {
+            "name": "savings-rates",
+            "description": "Members ask for the current savings rates.",
+            "examples": ["What rate does the Harbour Saver pay?"],
+            "change_frequency": "weekly",
+            "accuracy_target": {"metric": "recall_at_k", "target": 0.5},
+            "query_volume_per_month": 20000,
+            "eval_slice": {"classes": ["product-pricing"]},
+        },
+        {
+            "name": "concept-jargon",
+            "description": "Members misread our jargon.",
+            "examples": ["What does the AER mean?"],
+            "gap_type": "vocabulary",
+            "change_frequency": "stable",
+            "accuracy_target": {"metric": "token_f1", "target": 0.8},
+            "query_volume_per_month": 5000,
+            "labelled_examples": 200,
+            "eval_slice": {"query_ids": ["q6", "q7"]},
+            "measured": {"token_f1": 0.55},
+        },
+    ],
+}
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("ragtune")
+    env = os.environ | {"PREFECT_HOME": str(cwd / ".prefect"), "COLUMNS": "200"}
+    return subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def make_project(root: Path, repo_root: Path, kit) -> Path:  # noqa: ANN001
+    params = yaml.safe_load((repo_root / "params.yaml").read_text())
+    params["data"].update(eval_path="eval", labels_path=None)
+    params["project"].update(state_dir="state", audit_log="state/audit.jsonl")
+    params["index"].update(uri="state/index")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    kit.write_evalset(root / "eval")
+    (root / "GAPS.yaml").write_text(yaml.safe_dump(GAPS, sort_keys=False))
+    return root
+
+
+def run_main(args: list[str], root: Path, monkeypatch, capsys) -> tuple[int, str, str]:  # noqa: ANN001
+    """The console script's ``main`` in-process (fast), with its exit code."""
+    from ragtune.cli import main
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(sys, "argv", ["ragtune", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    out = capsys.readouterr()
+    return stop.value.code, out.out, out.err
+
+
+def test_no_live_index_exits_2_with_the_fix(
+    tmp_path: Path, repo_root, kit, monkeypatch, capsys
+) -> None:
+    root = make_project(tmp_path, repo_root, kit)
+    code, out, err = run_main(
+        ["decide", "GAPS.yaml", "--json"], root, monkeypatch, capsys
+    )
+    assert code == 2
+    assert "no live index" in err and "ragtune refresh" in err
+    assert out == ""
+    assert not (root / "state" / "decisions").exists()
+
+
+def test_bad_gaps_file_exits_2_naming_the_key(
+    tmp_path: Path, repo_root, kit, monkeypatch, capsys
+) -> None:
+    root = make_project(tmp_path, repo_root, kit)
+    broken = GAPS | {"gaps": [GAPS["gaps"][0] | {"query_volume": 5}]}
+    (root / "GAPS.yaml").write_text(yaml.safe_dump(broken))
+    code, _, err = run_main(["decide", "GAPS.yaml"], root, monkeypatch, capsys)
+    assert code == 2
+    assert "gap 'savings-rates' (gaps[0]): query_volume: unknown key" in err
+
+
+def test_decide_json_writes_a_versioned_record(
+    tmp_path: Path, repo_root, kit, live_index
+) -> None:
+    root = make_project(tmp_path, repo_root, kit)
+    shutil.copytree(live_index, root / "state" / "index")
+    result = run_cli("decide", "GAPS.yaml", "--json", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads(result.stdout)  # exactly one JSON object on stdout
+    assert record["organisation"] == "Test Mutual"
+    assert record["index"]["tag"].startswith("live-")
+    assert record["index"]["data_hash"] == "kb-test"
+    rec = {d["gap"]: d for d in record["decisions"]}
+    rates = rec["savings-rates"]
+    assert rates["recommendation"] == "rag"
+    assert rates["gap_type"] == "current-facts" and rates["type_source"] == "rules"
+    assert rates["evidence"]["value"] == 1.0  # q3, q4 found by every setting
+    assert rates["evidence"]["n_queries"] == 2
+    jargon = rec["concept-jargon"]
+    assert jargon["recommendation"] == "fine-tune"
+    assert jargon["evidence"]["sources"]["token_f1"] == "declared"
+    assert jargon["fine_tune_cost"]["examples_priced"] == 1000
+    assert [g["kind"] for g in jargon["readiness"]] == ["too-few-examples"]
+    folder = root / "state" / "decisions"
+    assert (folder / "latest").read_text().strip() == record["record_id"]
+    assert (folder / f"{record['record_id']}.md").is_file()
+    assert Path(record["paths"]["json"]) == folder / f"{record['record_id']}.json"
+    log = AuditLog(root / "state" / "audit.jsonl")
+    assert log.verify().ok
+    assert log.records()[-1]["details"]["recommendations"] == {
+        "savings-rates": "rag",
+        "concept-jargon": "fine-tune",
+    }
