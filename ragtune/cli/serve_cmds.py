@@ -1,0 +1,63 @@
+"""``ragtune serve``: the OpenAI-compatible endpoint, run by uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import typer
+
+from ragtune.cli.app import PARAMS_OPTION, app, err_console, load
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+@app.command()
+def serve(
+    params: Path | None = PARAMS_OPTION,
+    host: str | None = typer.Option(
+        None, "--host", help="Interface to bind (default: serving.host)."
+    ),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="Port (default: serving.port)."
+    ),
+    log_level: LogLevel = typer.Option(
+        "info", "--log-level", help="Log level of the server and of ragtune."
+    ),
+) -> None:
+    """OpenAI-compatible chat endpoint over the live index and champion model, with
+    output filtering and audit."""
+    import uvicorn
+
+    from ragtune.tasks.serving.app import create_app
+
+    settings = load(params)
+    _configure_logging(log_level)
+    resolver = _prefect_secret if settings.generation.secret_block else None
+    server_app = create_app(settings, secret_resolver=resolver)
+    bind_host = host or settings.serving.host
+    bind_port = port or settings.serving.port
+    err_console.print(
+        f"ragtune serve on http://{bind_host}:{bind_port}/v1 "
+        f"(index {settings.uri(settings.index.uri)}, "
+        f"audit {settings.path(settings.project.audit_log)})",
+        highlight=False,
+    )
+    uvicorn.run(server_app, host=bind_host, port=bind_port, log_level=log_level)
+
+
+def _configure_logging(level: str) -> None:
+    """ragtune's own records (model and index switches, rejections, failures) at
+    ``level``; other libraries only from WARNING (httpx logs every request)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("ragtune").setLevel(level.upper())
+
+
+def _prefect_secret(name: str) -> str:
+    """Reads the generation endpoint key from a Prefect Secret block."""
+    from prefect.blocks.system import Secret
+
+    return Secret.load(name).get()

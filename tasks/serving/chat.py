@@ -1,0 +1,261 @@
+"""Answering one chat request: retrieve, prompt, generate, filter, record.
+
+``prepare`` does everything that can still fail with a clean HTTP error
+(readiness, retrieval, prompt); ``complete`` and ``stream`` then generate. The
+model and index version are taken once per request, so a reload in the middle
+of a stream cannot mix two models or two index versions in one answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ragtune.errors import ConfigError, InputError
+from ragtune.tasks.generation.base import (
+    GenerationError,
+    GenerationParams,
+    Message,
+)
+from ragtune.tasks.generation.config import GenerationConfig
+from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
+from ragtune.tasks.serving import openai_format as fmt
+from ragtune.tasks.serving.api_errors import SERVER, UNAVAILABLE, ApiError
+from ragtune.tasks.serving.auth import Caller
+from ragtune.tasks.serving.config import ServingConfig
+from ragtune.tasks.serving.output_filter import OutputFilter
+from ragtune.tasks.serving.records import Recorder, Served
+from ragtune.tasks.serving.resolver import LoadedModel, ModelResolver
+from ragtune.tasks.serving.retrieval import LiveIndex, LiveState, Source
+from ragtune.tasks.serving.schemas import ChatCompletionRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Identity and clock of one request."""
+
+    request_id: str
+    caller: Caller
+    started: float
+    created: int
+
+    @classmethod
+    def new(cls, caller: Caller) -> RequestContext:
+        return cls(
+            f"chatcmpl-{uuid.uuid4().hex}", caller, time.monotonic(), int(time.time())
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request ready to generate: the model, index version, sources and prompt."""
+
+    ctx: RequestContext
+    request: ChatCompletionRequest
+    model: LoadedModel
+    index: LiveState
+    sources: list[Source]
+    messages: list[Message]
+    params: GenerationParams
+
+    @property
+    def fingerprint(self) -> str:
+        name = self.model.generator.name
+        return fmt.fingerprint(name, self.model.adapter_version, self.index.tag)
+
+
+class ChatService:
+    """Turns validated chat requests into filtered, recorded answers."""
+
+    def __init__(
+        self,
+        cfg: ServingConfig,
+        generation: GenerationConfig,
+        template: PromptTemplate,
+        index: LiveIndex,
+        resolver: ModelResolver,
+        recorder: Recorder,
+        output_filter: OutputFilter,
+    ) -> None:
+        self.cfg, self.generation, self.template = cfg, generation, template
+        self.index, self.resolver, self.recorder = index, resolver, recorder
+        self.output_filter = output_filter
+
+    def prepare(self, ctx: RequestContext, request: ChatCompletionRequest) -> Prepared:
+        """Pin model and index, retrieve sources and build the prompt.
+
+        Raises:
+            ApiError: 503 while no model is loaded or no index is published, 400
+                for a question search refuses, 500 for a server-side mismatch.
+        """
+        model, state = self.resolver.current, self.index.current
+        if model is None:
+            reason = self.resolver.last_error or "the model is still loading"
+            raise ApiError(503, f"not ready: {reason}", UNAVAILABLE)
+        if state is None:
+            raise ApiError(
+                503,
+                "not ready: no published index (run `ragtune refresh`)",
+                UNAVAILABLE,
+            )
+        question = request.question()
+        try:
+            sources = self.index.retrieve(state, question, self.cfg.k)
+        except InputError as exc:
+            raise ApiError(400, str(exc), param="messages") from None
+        except ConfigError as exc:
+            raise ApiError(500, str(exc), SERVER) from None
+        messages = self._messages(request, question, sources)
+        return Prepared(
+            ctx, request, model, state, sources, messages, self._params(request)
+        )
+
+    def complete(self, p: Prepared) -> dict[str, Any]:
+        """Generate the whole answer, filter it, record it, return the body."""
+        try:
+            generation = p.model.generator.generate(p.messages, p.params)
+        except Exception as exc:
+            raise self._generation_failed(p, exc) from None
+        filtered = self.output_filter.apply(generation.text)
+        self.recorder.served(
+            self._served(
+                p, filtered.removed, generation.tokens_in, generation.tokens_out
+            )
+        )
+        name = p.model.generator.name
+        return fmt.completion(
+            p.ctx.request_id,
+            p.ctx.created,
+            name,
+            filtered.text,
+            generation,
+            [s.public() for s in p.sources],
+            p.fingerprint,
+        )
+
+    def stream(self, p: Prepared) -> Iterator[str]:
+        """SSE lines: a role chunk carrying ``sources``, filtered text chunks, a
+        finish chunk and ``[DONE]``. Recorded when the stream ends, also when the
+        client leaves early (``completed: false``)."""
+        name, rid, created = p.model.generator.name, p.ctx.request_id, p.ctx.created
+        rolling = self.output_filter.stream(self.cfg.stream_holdback_chars)
+        completed, failed = False, False
+        try:
+            yield fmt.sse(
+                fmt.chunk(
+                    rid,
+                    created,
+                    name,
+                    {"role": "assistant", "content": ""},
+                    sources=[s.public() for s in p.sources],
+                    system_fingerprint=p.fingerprint,
+                )
+            )
+            for piece in p.model.generator.stream(p.messages, p.params):
+                text = rolling.feed(piece)
+                if text:
+                    yield fmt.sse(fmt.chunk(rid, created, name, {"content": text}))
+            tail = rolling.finish()
+            if tail:
+                yield fmt.sse(fmt.chunk(rid, created, name, {"content": tail}))
+            yield fmt.sse(fmt.chunk(rid, created, name, {}, "stop"))
+            completed = True
+        except Exception as exc:  # noqa: BLE001 - reported to the client in-band
+            failed = True
+            yield fmt.sse(self._generation_failed(p, exc).body())
+            return
+        finally:
+            if not failed:
+                self.recorder.served(
+                    self._served(p, dict(rolling.removed), None, None, completed)
+                )
+        yield fmt.SSE_DONE
+
+    def _messages(
+        self, request: ChatCompletionRequest, question: str, sources: list[Source]
+    ) -> list[Message]:
+        """Template turns around the conversation: the template's system text plus
+        the client's system turns first, earlier turns next, the templated
+        question (with sources) last."""
+        context = [ContextSource(s.doc_id, s.text, s.title) for s in sources]
+        rendered = self.template.render(
+            question, context, self.generation.max_context_chars
+        )
+        system = [m.content for m in rendered if m.role == "system"]
+        system += [
+            m.text() for m in request.messages if m.role in ("system", "developer")
+        ]
+        last_user = max(i for i, m in enumerate(request.messages) if m.role == "user")
+        history = [
+            Message(m.role, m.text())
+            for m in request.messages[:last_user]
+            if m.role in ("user", "assistant")
+        ]
+        head = [Message("system", "\n\n".join(system))] if system else []
+        return head + history + [m for m in rendered if m.role == "user"]
+
+    def _params(self, request: ChatCompletionRequest) -> GenerationParams:
+        g = self.generation
+        return GenerationParams(
+            max_new_tokens=request.max_completion_tokens
+            or request.max_tokens
+            or g.max_new_tokens,
+            temperature=g.temperature
+            if request.temperature is None
+            else request.temperature,
+            top_p=g.top_p if request.top_p is None else request.top_p,
+            stop=request.stop_sequences(),
+            seed=g.seed if request.seed is None else request.seed,
+        )
+
+    def _served(
+        self,
+        p: Prepared,
+        removed: dict[str, int],
+        tokens_in: int | None,
+        tokens_out: int | None,
+        completed: bool = True,
+    ) -> Served:
+        return Served(
+            request_id=p.ctx.request_id,
+            caller=p.ctx.caller.name,
+            api_key_id=p.ctx.caller.api_key_id,
+            question=p.request.question(),
+            sources=p.sources,
+            model=p.model.generator.name,
+            adapter_version=p.model.adapter_version,
+            index_tag=p.index.tag,
+            index_version=p.index.version,
+            filtered=removed,
+            stream=p.request.stream,
+            latency_s=time.monotonic() - p.ctx.started,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            completed=completed,
+        )
+
+    def _generation_failed(self, p: Prepared, exc: Exception) -> ApiError:
+        """Log and audit a model failure; the error the client gets."""
+        upstream = isinstance(exc, GenerationError)
+        status = 502 if upstream else 500
+        message = (
+            f"the model failed to answer: {exc}"
+            if upstream
+            else ("the model failed to answer (see the server log)")
+        )
+        log.error("request %s: generation failed", p.ctx.request_id, exc_info=exc)
+        self.recorder.rejected(
+            p.ctx.request_id,
+            p.ctx.caller.name,
+            status,
+            f"generation failed: {type(exc).__name__}: {exc}",
+            api_key_id=p.ctx.caller.api_key_id,
+            question=p.request.question(),
+        )
+        return ApiError(status, message, SERVER)

@@ -1,0 +1,92 @@
+"""The ``serving:`` section: the OpenAI-compatible endpoint of ``ragtune serve``."""
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from ragtune.schema import StrictModel
+from ragtune.tasks.privacy.pii import KINDS
+
+# Names are left out by default: answers legitimately name officers, authors and
+# companies, and the issue asks for contact data, account numbers and ids.
+DEFAULT_PII_KINDS = ["email", "phone", "iban", "card", "national_id"]
+
+
+class ServingConfig(StrictModel):
+    """Where the server listens, what it retrieves and what it filters out.
+
+    Secrets never live here: ``api_keys_env`` names the environment variable that
+    holds the accepted bearer keys, so params.yaml can be committed.
+    """
+
+    host: str = Field("127.0.0.1", description="Interface to bind (0.0.0.0: all).")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port to listen on.")
+    poll_interval_s: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds between checks for a new champion model or a new live "
+        "index version (0: only on POST /admin/reload).",
+    )
+    deny_terms: list[str] = Field(
+        default_factory=list,
+        description="Words or phrases removed from every answer (case-insensitive, "
+        "whole words), replaced by [removed].",
+    )
+    pii_kinds: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PII_KINDS),
+        description=f"PII detectors run on every answer; known: {', '.join(KINDS)}.",
+    )
+    stream_holdback_chars: int = Field(
+        64,
+        ge=16,
+        description="Characters a stream holds back so a PII string or deny term "
+        "split across chunks is still caught; at least the longest one.",
+    )
+    min_source_score: float = Field(
+        0.35,
+        ge=-1,
+        le=1,
+        description="Cosine similarity (question vs chunk) above which a source "
+        "counts as relevant in the query log.",
+    )
+    k: int = Field(4, ge=1, le=50, description="Sources retrieved per question.")
+    api_keys_env: str | None = Field(
+        None,
+        description="Environment variable with comma-separated bearer keys; None: "
+        "no authentication (loopback use).",
+    )
+    query_log: Path | None = Field(
+        None, description="Query log JSONL (default: <state_dir>/query_log.jsonl)."
+    )
+    feedback_log: Path | None = Field(
+        None, description="Feedback JSONL (default: <state_dir>/feedback.jsonl)."
+    )
+
+    @field_validator("deny_terms")
+    @classmethod
+    def _terms_not_blank(cls, terms: list[str]) -> list[str]:
+        blank = [t for t in terms if not t.strip()]
+        if blank:
+            raise ValueError("serving.deny_terms holds an empty term")
+        return [t.strip() for t in terms]
+
+    @field_validator("pii_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ValueError(
+                f"unknown PII kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}"
+            )
+        return kinds
+
+    @model_validator(mode="after")
+    def _holdback_covers_terms(self) -> "ServingConfig":
+        longest = max((len(t) for t in self.deny_terms), default=0)
+        if longest > self.stream_holdback_chars:
+            raise ValueError(
+                f"serving.stream_holdback_chars ({self.stream_holdback_chars}) is "
+                f"shorter than the longest deny term ({longest} characters): a split "
+                "term could slip through a stream"
+            )
+        return self

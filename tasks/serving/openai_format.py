@@ -1,0 +1,109 @@
+"""Response bodies in OpenAI's chat-completion and embedding formats.
+
+ragtune adds one field, ``sources`` (the retrieved documents an answer drew on),
+which OpenAI clients keep as an extra attribute; ``system_fingerprint`` names
+the model, adapter and index version that produced the answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+
+from ragtune.tasks.generation.base import Generation
+
+
+def fingerprint(model: str, adapter: str | None, index_tag: str | None) -> str:
+    return f"{model}|adapter:{adapter or 'none'}|index:{index_tag or 'untagged'}"
+
+
+def completion(
+    request_id: str,
+    created: int,
+    model: str,
+    text: str,
+    generation: Generation,
+    sources: list[dict[str, Any]],
+    system_fingerprint: str,
+) -> dict[str, Any]:
+    """A ``chat.completion`` object with one choice."""
+    return {
+        "id": request_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": system_fingerprint,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": generation.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": generation.tokens_in,
+            "completion_tokens": generation.tokens_out,
+            "total_tokens": generation.tokens_in + generation.tokens_out,
+        },
+        "sources": sources,
+    }
+
+
+def chunk(
+    request_id: str,
+    created: int,
+    model: str,
+    delta: dict[str, Any],
+    finish_reason: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One ``chat.completion.chunk`` of a stream."""
+    return {
+        "id": request_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "delta": delta,
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        **extra,
+    }
+
+
+def sse(payload: dict[str, Any] | str) -> str:
+    """One server-sent event: ``data: <json>`` and a blank line."""
+    data = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    return f"data: {data}\n\n"
+
+
+SSE_DONE = sse("[DONE]")
+
+
+def embeddings(
+    vectors: np.ndarray, model: str, encoding: str, tokens: int
+) -> dict[str, Any]:
+    """An embedding list; ``base64`` is little-endian float32, as OpenAI sends it."""
+    data = []
+    for index, vector in enumerate(vectors):
+        values: Any
+        if encoding == "base64":
+            raw = np.asarray(vector, dtype="<f4").tobytes()
+            values = base64.b64encode(raw).decode("ascii")
+        else:
+            values = [float(x) for x in vector]
+        data.append({"object": "embedding", "index": index, "embedding": values})
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

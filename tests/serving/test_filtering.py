@@ -1,0 +1,114 @@
+"""The output filter and bearer keys on a real server: an upstream model that
+echoes the question makes the answer carry a card number, an e-mail address and a
+deny term, which must never reach the client, whole or streamed in pieces."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+CHAT = "/v1/chat/completions"
+
+
+def _question(kit) -> str:  # noqa: ANN001
+    return (
+        f"My card {kit.CARD} was charged twice, write to {kit.EMAIL} about "
+        "Project Falcon"
+    )
+
+
+def _auth(kit, user: str | None = None) -> dict[str, str]:  # noqa: ANN001
+    headers = {"Authorization": f"Bearer {kit.KEYS[1]}"}
+    return headers | ({"X-User": user} if user else {})
+
+
+def test_pii_and_deny_terms_are_removed_from_the_answer(echo, serving_kit) -> None:  # noqa: ANN001
+    kit = serving_kit
+    response = httpx.post(
+        echo.url + CHAT,
+        json=kit.chat_body(_question(kit)),
+        headers=_auth(kit, "agent-3"),
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    answer = body["choices"][0]["message"]["content"]
+    assert answer == (
+        "You asked: My card [card] was charged twice, write to [email] about [removed]"
+    )
+    (record,) = [
+        r for r in echo.audit() if r["details"].get("request_id") == body["id"]
+    ]
+    assert record["actor"] == "agent-3"
+    assert record["details"]["filtered"] == {"card": 1, "email": 1, "deny_term": 1}
+    assert record["details"]["model"] == "openai:echo"
+    # Neither the audit log nor the query log keeps the raw personal data.
+    (logged,) = [
+        q for q in echo.jsonl("query_log.jsonl") if q["request_id"] == body["id"]
+    ]
+    for raw in (kit.CARD, kit.EMAIL):
+        assert raw not in json.dumps(record) and raw not in logged["query"]
+    assert logged["query"].startswith("My card [card] was charged twice")
+
+
+def test_pii_split_across_stream_chunks_is_still_caught(echo, serving_kit) -> None:  # noqa: ANN001
+    kit = serving_kit
+    whole = httpx.post(
+        echo.url + CHAT,
+        json=kit.chat_body(_question(kit)),
+        headers=_auth(kit),
+        timeout=60,
+    ).json()["choices"][0]["message"]["content"]
+    with httpx.stream(
+        "POST",
+        echo.url + CHAT,
+        json=kit.chat_body(_question(kit), stream=True),
+        headers=_auth(kit),
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[len("data: ") :]) for line in lines[:-1]]
+    pieces = [c["choices"][0]["delta"].get("content", "") for c in chunks]
+    assert len([p for p in pieces if p]) > 1  # really streamed in several pieces
+    assert "".join(pieces) == whole
+    for piece in pieces:
+        assert "4111" not in piece and "@example" not in piece
+    (record,) = [
+        r for r in echo.audit() if r["details"].get("request_id") == chunks[0]["id"]
+    ]
+    assert record["details"]["filtered"] == {"card": 1, "email": 1, "deny_term": 1}
+    assert record["details"]["completed"] is True
+
+
+def test_bearer_key_required_and_logged_by_id_only(echo, serving_kit) -> None:  # noqa: ANN001
+    kit = serving_kit
+    for headers in ({}, {"Authorization": "Bearer not-a-key"}):
+        refused = httpx.post(
+            echo.url + CHAT, json=kit.chat_body(), headers=headers, timeout=30
+        )
+        assert refused.status_code == 401
+        error = refused.json()["error"]
+        assert error["type"] == "authentication_error"
+        rid = refused.headers["x-request-id"]
+        (record,) = [r for r in echo.audit() if r["details"].get("request_id") == rid]
+        assert record["action"] == "answer.rejected" and record["actor"] == "anonymous"
+    reload = httpx.post(echo.url + "/admin/reload", timeout=30)
+    assert reload.status_code == 401
+    ok = httpx.post(
+        echo.url + CHAT, json=kit.chat_body(), headers=_auth(kit), timeout=60
+    )
+    assert ok.status_code == 200
+    (record,) = [
+        r for r in echo.audit() if r["details"].get("request_id") == ok.json()["id"]
+    ]
+    assert record["actor"] == record["details"]["api_key_id"]
+    assert record["actor"].startswith("key-")
+    audit_text = echo.log_path.parent.joinpath("state-echo", "audit.jsonl").read_text()
+    assert all(key not in audit_text for key in kit.KEYS)
+    assert echo.audit() and echo.settings.serving.api_keys_env

@@ -1,0 +1,130 @@
+"""Strict request models and caller identification: what a client gets told when
+a request is malformed or unauthenticated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from ragtune.errors import ConfigError
+from ragtune.tasks.serving.api_errors import ApiError
+from ragtune.tasks.serving.auth import Authenticator, key_id
+from ragtune.tasks.serving.schemas import (
+    ChatCompletionRequest,
+    EmbeddingRequest,
+    FeedbackRequest,
+    describe_errors,
+)
+
+GOOD = {"model": "ragtune", "messages": [{"role": "user", "content": "What is APR?"}]}
+
+
+def _problem(model, body: dict) -> tuple[str, str | None]:  # noqa: ANN001
+    with pytest.raises(ValidationError) as info:
+        model.model_validate_json(json.dumps(body))
+    return describe_errors(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected", "param"),
+    [
+        ({"model": "m"}, "messages: required field is missing", "messages"),
+        (GOOD | {"messages": "hi"}, "messages: Input should be a valid array", None),
+        (GOOD | {"temperature": "0.2"}, "temperature: Input should be a valid", None),
+        (GOOD | {"temperature": 3}, "less than or equal to 2", "temperature"),
+        (GOOD | {"top_k": 5}, "top_k: unknown field", "top_k"),
+        (GOOD | {"n": 2}, "n: Input should be less than or equal to 1", "n"),
+        (GOOD | {"stream": "yes"}, "stream: Input should be a valid boolean", None),
+        (GOOD | {"messages": []}, "messages: List should have at least 1 item", None),
+        (
+            GOOD | {"messages": [{"role": "user", "content": "   "}]},
+            "a user message with non-empty content",
+            None,
+        ),
+        (
+            GOOD | {"messages": [{"role": "robot", "content": "hi"}]},
+            "messages.0.role: Input should be",
+            "messages.0.role",
+        ),
+    ],
+)
+def test_malformed_chat_requests_name_the_field(body, expected, param) -> None:  # noqa: ANN001
+    message, first = _problem(ChatCompletionRequest, body)
+    assert expected in message
+    if param is not None:
+        assert first == param
+
+
+def test_not_json_at_all_is_named() -> None:
+    with pytest.raises(ValidationError) as info:
+        ChatCompletionRequest.model_validate_json(b"{not json")
+    assert "Invalid JSON" in describe_errors(info.value)[0]
+
+
+def test_question_is_the_last_user_turn_and_text_parts_join() -> None:
+    body = GOOD | {
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "answer"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is "},
+                    {"type": "text", "text": "LTV?"},
+                ],
+            },
+        ],
+        "stop": ["\n\n"],
+    }
+    request = ChatCompletionRequest.model_validate_json(json.dumps(body))
+    assert request.question() == "What is LTV?"
+    assert request.stop_sequences() == ("\n\n",)
+
+
+def test_image_parts_are_refused() -> None:
+    part = {"type": "image_url", "image_url": {"url": "http://x/y.png"}}
+    message, _ = _problem(
+        ChatCompletionRequest,
+        GOOD | {"messages": [{"role": "user", "content": [part]}]},
+    )
+    assert "type" in message
+
+
+def test_embedding_and_feedback_validation() -> None:
+    assert EmbeddingRequest(model="m", input="a").texts() == ["a"]
+    assert "empty text" in _problem(EmbeddingRequest, {"model": "m", "input": [""]})[0]
+    assert (
+        "valid string"
+        in _problem(EmbeddingRequest, {"model": "m", "input": [[1, 2]]})[0]
+    )
+    rid = "chatcmpl-" + "0" * 32
+    assert FeedbackRequest(request_id=rid, score=5).satisfaction() == 1.0
+    assert FeedbackRequest(request_id=rid, thumbs="down").satisfaction() == 0.0
+    both = _problem(FeedbackRequest, {"request_id": rid, "score": 3, "thumbs": "up"})
+    assert "exactly one of thumbs" in both[0]
+    assert "score" in _problem(FeedbackRequest, {"request_id": rid, "score": 6})[0]
+    assert "pattern" in _problem(FeedbackRequest, {"request_id": "x", "score": 2})[0]
+
+
+def test_keys_are_checked_and_logged_by_id_only() -> None:
+    auth = Authenticator.from_env("KEYS", {"KEYS": "alpha-secret, beta-secret"})
+    caller = auth.identify({"authorization": "Bearer beta-secret"})
+    assert caller.api_key_id == key_id("beta-secret") == caller.name
+    assert "secret" not in caller.name
+    named = auth.identify({"authorization": "Bearer alpha-secret", "x-user": "ana"})
+    assert (named.name, named.api_key_id) == ("ana", key_id("alpha-secret"))
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "alpha"}):
+        with pytest.raises(ApiError) as info:
+            auth.identify(headers)
+        assert info.value.status == 401
+
+
+def test_open_server_and_missing_key_variable() -> None:
+    assert Authenticator.from_env(None, {}).identify({}).name == "anonymous"
+    with pytest.raises(ConfigError, match="RAGTUNE_KEYS"):
+        Authenticator.from_env("RAGTUNE_KEYS", {"RAGTUNE_KEYS": " , "})
+    with pytest.raises(ApiError, match="X-User"):
+        Authenticator.from_env(None, {}).identify({"x-user": "a\nb"})
