@@ -1,0 +1,82 @@
+"""The shipped Northwind sample: size, formats, house style, reproducibility, and
+that it passes the gates it is meant to demonstrate."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ragtune.settings import load_settings
+from ragtune.tasks.dataset.build import read_curated
+from ragtune.tasks.privacy import scan
+
+from .conftest import REPO
+
+CURATED = REPO / "data" / "sft" / "curated"
+
+
+def test_sample_is_large_clean_and_in_house_style() -> None:
+    examples, rejected, hashes = read_curated(CURATED, REPO)
+    assert rejected == []
+    assert len(examples) >= 1200
+    assert any(n.endswith(".chat.jsonl") for n in hashes)  # both formats ship
+    assert len(hashes) >= 2
+    for example in examples:
+        assert example.response.splitlines()[-1].startswith("Source: ")
+        assert example.cited_doc_ids() == (example.meta["doc_id"],)
+        assert example.meta["class"] in ("historical", "domain-concept")
+        kinds = {m.kind for m in scan(example.response)}
+        assert kinds <= {"name"}, (example.id, kinds)  # names have a legal basis
+    assert "name" in load_settings(REPO / "params.yaml").dataset.legal_basis
+
+
+def test_dvc_stage_is_declared_and_locked() -> None:
+    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["build_sft"]
+    assert stage["cmd"] == "ragtune dataset build --quiet"
+    assert {"data/sft/curated", "data/kb", "data/prompts/sft_from_doc.j2"} <= set(
+        stage["deps"]
+    )
+    assert stage["outs"] == ["data/sft/build"] and "dataset" in stage["params"]
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    assert [o["path"] for o in lock["build_sft"]["outs"]] == ["data/sft/build"]
+
+
+@pytest.mark.slow
+def test_sample_script_reproduces_the_committed_files(tmp_path: Path) -> None:
+    for rel in ("params.yaml", "data/kb", "data/eval/queries.jsonl"):
+        source, target = REPO / rel, tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, target)
+    spec = importlib.util.spec_from_file_location(
+        "make_sft_sample", REPO / "data" / "tools" / "make_sft_sample.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(tmp_path)
+    for path in CURATED.glob("*.jsonl"):
+        rebuilt = tmp_path / "data" / "sft" / "curated" / path.name
+        assert rebuilt.read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.slow
+def test_sample_builds_and_passes_the_gates(tmp_path: Path) -> None:
+    from ragtune.tasks.dataset.pipeline import (
+        build_from_settings,
+        check_from_settings,
+        knowledge_context,
+    )
+
+    env = {"RAGTUNE_DATASET__OUT_DIR": str(tmp_path / "build")}
+    settings = load_settings(REPO / "params.yaml", env=env)
+    context = knowledge_context(settings)
+    report = build_from_settings(settings, context)
+    assert report.counts["train"] >= 1000 and report.counts["generated"] > 0
+    gates = check_from_settings(settings, context)
+    assert gates.passed, gates.to_markdown()
+    assert gates.get("leakage").status == "pass"
+    assert gates.get("pii").measured["found"].keys() == {"name"}
