@@ -27,6 +27,7 @@ from prefect.runtime import flow_run
 
 from ragtune import events
 from ragtune.audit import AuditLog
+from ragtune.errors import InputError
 from ragtune.flows._wiring import emit, retrying, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
 from ragtune.settings import Settings, load_settings
@@ -35,8 +36,15 @@ from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
 from ragtune.tasks.freshness import FreshnessReport, classify_documents
 from ragtune.tasks.index.checks import CheckResult, standard_checks
-from ragtune.tasks.index.corpus import chunk_corpus
-from ragtune.tasks.index.publish import PublishedTag, cleanup, list_tags, publish
+from ragtune.tasks.index.corpus import chunk_corpus, class_scope, indexed_categories
+from ragtune.tasks.index.embed_cache import in_filter
+from ragtune.tasks.index.publish import (
+    PublishedTag,
+    cleanup,
+    list_tags,
+    open_live,
+    publish,
+)
 from ragtune.tasks.index.quality import evaluate_table, recall_floor_check
 from ragtune.tasks.index.schema import Chunk
 from ragtune.tasks.index.store import IndexStore, RefreshStats, open_store
@@ -77,9 +85,13 @@ def validate_task(
 
 @task(name="update-index", retries=1, cache_policy=NO_CACHE)
 def index_task(
-    store: IndexStore, chunks: list[Chunk], hashes: dict[str, str], data_hash: str
+    store: IndexStore,
+    chunks: list[Chunk],
+    hashes: dict[str, str],
+    data_hash: str,
+    scope: set[str] | None,
 ) -> RefreshStats:
-    return store.refresh(chunks, hashes, data_hash=data_hash)
+    return store.refresh(chunks, hashes, data_hash=data_hash, scope=scope)
 
 
 @task(name="evaluate-candidate", cache_policy=NO_CACHE)
@@ -89,13 +101,17 @@ def evaluate_task(
     settings: Settings,
     stats: RefreshStats,
     report: ValidationReport,
+    scope: set[str] | None,
 ) -> tuple[list, RetrievalMetrics]:
     table = store.candidate()  # search indexes were brought up to date by refresh
+    expected = stats.chunks_total
+    if scope is not None:  # rows of documents this refresh did not touch stay
+        expected += table.count_rows(f"NOT ({in_filter('doc_id', scope)})")
     evalset = load_beir(settings.path(settings.data.eval_path))
     known = {d.doc_id for d in report.documents}
     metrics = evaluate_table(table, embedder, evalset, settings.index, known)
     checks = standard_checks(
-        table, embedder, stats.chunks_total, settings.index, settings.project.seed
+        table, embedder, expected, settings.index, settings.project.seed
     )
     checks.append(
         recall_floor_check(metrics, settings.index.recall_floor, table.version)
@@ -119,7 +135,8 @@ def _previous_metrics(settings: Settings) -> dict[str, float]:
 def _run_name() -> str:
     params = flow_run.parameters
     suffix = "-rebuild" if params.get("rebuild") else ""
-    return f"refresh-{params.get('rev') or 'worktree'}{suffix}"
+    classes = "-".join(params.get("classes") or ["all"])
+    return f"refresh-{classes}-{params.get('rev') or 'worktree'}{suffix}"
 
 
 @flow(name="knowledge-refresh", flow_run_name=_run_name, log_prints=False)
@@ -129,8 +146,13 @@ def knowledge_refresh(
     rev: str | None = None,
     rebuild: bool = False,
     today: date | None = None,
+    classes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Refresh the live index from the knowledge base; returns the summary JSON."""
+    """Refresh the live index from the knowledge base; returns the summary JSON.
+
+    ``classes`` limits the refresh to documents of those freshness classes (each
+    class has its own schedule); documents of other classes are left as they are.
+    """
     logger = get_run_logger()
     settings = load_settings(params_path)
     today = today or date.today()
@@ -154,12 +176,14 @@ def knowledge_refresh(
     store = open_store(settings, embedder, rebuild=rebuild)
     previous = _previous_metrics(settings)
     labels = {c.doc_id: c.label for c in freshness.classifications}
+    scope = _scope(settings, labels, classes)
+    documents = [d for d in report.documents if scope is None or d.doc_id in scope]
     chunks, hashes = chunk_task(
-        report.documents, labels, settings.chunking, revision.data_hash
+        documents, labels, settings.chunking, revision.data_hash
     )
     fan_out_embeddings(store, chunks, settings)  # a Dask subflow, if large enough
-    stats = index_task(store, chunks, hashes, revision.data_hash)
-    checks, metrics = evaluate_task(store, embedder, settings, stats, report)
+    stats = index_task(store, chunks, hashes, revision.data_hash, scope)
+    checks, metrics = evaluate_task(store, embedder, settings, stats, report, scope)
     retrieval = {
         k: round(v, 4) for k, v in metrics.summary().items() if isinstance(v, float)
     }
@@ -192,6 +216,22 @@ def knowledge_refresh(
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
+
+
+def _scope(
+    settings: Settings, labels: dict[str, str], classes: list[str] | None
+) -> set[str] | None:
+    """Doc ids a class-scoped refresh may touch; None refreshes everything."""
+    if not classes:
+        return None
+    unknown = sorted(set(classes) - set(settings.freshness.classes))
+    if unknown:
+        raise InputError(
+            f"unknown freshness class {', '.join(unknown)}; known: "
+            f"{', '.join(settings.freshness.classes)}"
+        )
+    live = open_live(settings.uri(settings.index.uri), settings.index.table)
+    return class_scope(indexed_categories(live), labels, classes)
 
 
 def _clean_up(settings: Settings) -> None:

@@ -24,6 +24,9 @@ def refresh(
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Full rebuild (new embedder)."
     ),
+    classes: list[str] = typer.Option(
+        None, "--class", help="Refresh only documents of this freshness class."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the knowledge-refresh flow: validate, classify, index, check, publish."""
@@ -36,6 +39,7 @@ def refresh(
             kb=str(kb) if kb else None,
             rev=rev,
             rebuild=rebuild,
+            classes=classes or None,
         )
     if as_json:
         emit_json(summary)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
+from lancedb.table import Table
+
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig
 from ragtune.tasks.index.schema import Chunk
@@ -49,3 +51,28 @@ def document_hash(doc: Document, label: str) -> str:
         )
     )
     return hashlib.sha256(meta.encode()).hexdigest()
+
+
+def class_scope(
+    indexed: Mapping[str, str], labels: Mapping[str, str], classes: Iterable[str]
+) -> set[str]:
+    """Doc ids a refresh of some freshness classes speaks for.
+
+    A document belongs to the scope if it is classified into one of the classes now,
+    or was indexed under one of them (so its deletion, or its move to another class,
+    is handled by this refresh and not left behind).
+    """
+    wanted = set(classes)
+    return {d for d, c in labels.items() if c in wanted} | {
+        d for d, c in indexed.items() if c in wanted
+    }
+
+
+def indexed_categories(table: Table | None) -> dict[str, str]:
+    """doc_id -> freshness class as the given index version stores it."""
+    if table is None:
+        return {}
+    rows = table.search().select(["doc_id", "category"]).to_arrow()
+    return dict(
+        zip(rows["doc_id"].to_pylist(), rows["category"].to_pylist(), strict=True)
+    )

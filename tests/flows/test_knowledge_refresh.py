@@ -146,3 +146,31 @@ def test_quarantine_share_gate_stops_before_the_index(
         knowledge_refresh(params_path=str(params), today=TODAY)
     settings = load_settings(params)
     assert open_live(settings.uri(settings.index.uri), settings.index.table) is None
+
+
+def test_class_scoped_refresh_leaves_other_classes_alone(
+    first_run: dict, sample_project: Path
+) -> None:
+    from ragtune.errors import InputError
+    from ragtune.flows.knowledge_refresh import knowledge_refresh
+
+    settings = load_settings(sample_project)
+    kb = settings.path(settings.data.kb_path)
+    (kb / "guides" / "loan-to-value-explained.md").unlink()  # domain-concept
+    reg = kb / "compliance" / "complaints-handling-procedure.md"
+    reg.write_text(reg.read_text() + "\n## Contact\nWrite to the complaints team.\n")
+    scoped = knowledge_refresh(
+        params_path=str(sample_project), today=TODAY, classes=["regulatory"]
+    )
+    assert scoped["documents_changed"] == ["complaints-handling-procedure"]
+    assert scoped["removed"] == 0  # the deleted explainer is not regulatory
+    assert scoped["published"] and all(c["passed"] for c in scoped["checks"])
+    live = open_live(settings.uri(settings.index.uri), settings.index.table)
+    ids = set(live.search().select(["doc_id"]).to_arrow()["doc_id"].to_pylist())
+    assert "loan-to-value-explained" in ids
+    concepts = knowledge_refresh(
+        params_path=str(sample_project), today=TODAY, classes=["domain-concept"]
+    )
+    assert concepts["documents_removed"] == ["loan-to-value-explained"]
+    with pytest.raises(InputError, match="unknown freshness class"):
+        knowledge_refresh(params_path=str(sample_project), classes=["gossip"])
