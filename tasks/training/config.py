@@ -114,6 +114,35 @@ class QLoRAConfig(StrictModel):
     )
     seed: int = Field(13, description="Seeds model init, LoRA init and data order.")
     save_steps: int = Field(100, ge=1, description="Save the adapter every N steps.")
+    save_total_limit: int = Field(
+        2, ge=1, description="Checkpoints kept on disk; older ones are pruned."
+    )
+    packing: bool = Field(
+        False,
+        description="Pack whole examples into rows of max_seq_len (fewer pad "
+        "tokens); false: length-grouped batches with padding.",
+    )
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Learning-rate decay after warm-up."
+    )
+    warmup_ratio: float = Field(
+        0.03, ge=0, lt=1, description="Share of the steps spent warming up the lr."
+    )
+    max_grad_norm: float | None = Field(
+        0.3,
+        gt=0,
+        description="Clip the gradient norm (0.3 in the QLoRA paper); None: no "
+        "clipping.",
+    )
+    eval_steps: int | None = Field(
+        None, ge=1, description="Evaluate every N steps; None: only at the end."
+    )
+    gpu_price_per_hour: float = Field(
+        2.5,
+        ge=0,
+        description="USD per device hour for the training card's cost estimate "
+        "(the decision framework's QLoRA band is $2-5).",
+    )
 
     @field_validator("target_modules")
     @classmethod
@@ -137,3 +166,30 @@ class QLoRAConfig(StrictModel):
     def effective_batch_size(self) -> int:
         """Sequences per optimizer step (one device)."""
         return self.batch_size * self.gradient_accumulation_steps
+
+
+class DPConfig(StrictModel):
+    """Differentially private training (DP-SGD on the LoRA parameters).
+
+    Each conversation is the privacy unit: its gradient is clipped to
+    ``max_grad_norm`` and Gaussian noise of ``noise_multiplier * max_grad_norm`` is
+    added to each step's sum, so no single example can move the adapter far.
+    """
+
+    noise_multiplier: float = Field(
+        1.0, gt=0, description="Noise standard deviation, in units of max_grad_norm."
+    )
+    max_grad_norm: float = Field(
+        1.0, gt=0, description="Per-example gradient clipping bound."
+    )
+    delta: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        description="Target delta of (epsilon, delta)-DP; keep it below 1/examples.",
+    )
+    target_epsilon: float | None = Field(
+        None,
+        gt=0,
+        description="Refuse to start when the planned run would spend more epsilon.",
+    )
