@@ -1,0 +1,137 @@
+"""Fixtures for the registry tests: a real MLflow SQLite registry and a real LanceDB
+index with two published tags, both copied per test from session-built templates
+(creating an MLflow database runs its migrations, which takes seconds).
+
+pytest runs with ``--import-mode=importlib``, so test modules reach the helpers
+here through fixtures, never by import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ragtune.tasks.index.chunking import chunk_document
+from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
+from ragtune.tasks.ingest.models import Document
+from ragtune.tasks.registry.config import RegistryConfig
+
+TABLE = "chunks"
+INDEX_CFG = IndexConfig(smoke_sample=3, smoke_top_k=3)
+CORPUS = {
+    "regulatory/complaints.md": "# Complaints\n\nA complaint is acknowledged within "
+    "three business days and answered within eight weeks.",
+    "pricing/motor.md": "# Motor premiums\n\nThe base premium for a compact car is "
+    "420 EUR a year; five claim-free years earn 25 percent off.",
+    "concepts/deductible.md": "# Deductibles\n\nA deductible is the part of each "
+    "claim the customer pays before cover starts.",
+}
+
+
+class HashEmbedder:
+    """Deterministic unit vectors from sha256 of the text: instant, and each chunk
+    is its own nearest neighbour, so the index publish checks pass."""
+
+    name, dim = "hash-registry-test-16", 16
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            seed = list(hashlib.sha256(text.encode()).digest())
+            out[i] = np.random.default_rng(seed).standard_normal(self.dim)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def _publish(store, corpus: dict[str, str], data_hash: str) -> str:  # noqa: ANN001
+    from ragtune.tasks.index.publish import publish, standard_checks
+
+    chunks, hashes = [], {}
+    for doc_id, text in sorted(corpus.items()):
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        doc = Document(doc_id, doc_id, "markdown", doc_id, text, digest, len(text))
+        chunks += chunk_document(
+            doc, doc_id.split("/")[0], ChunkingConfig(size=200, overlap=20), data_hash
+        )
+        hashes[doc_id] = digest
+    store.refresh(chunks, hashes)
+    checks = standard_checks(
+        store.candidate(), HashEmbedder(), len(chunks), INDEX_CFG, 1
+    )
+    return publish(store, checks, {"chunks": len(chunks)}, data_hash).tag
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> SimpleNamespace:
+    """An empty migrated MLflow database and an index with tags kb-1, kb-2 live."""
+    from mlflow import MlflowClient
+
+    from ragtune.tasks.index.store import IndexStore
+
+    root = tmp_path_factory.mktemp("registry-templates")
+    MlflowClient(f"sqlite:///{root / 'mlflow.db'}").search_experiments()
+    store = IndexStore(str(root / "index"), TABLE, HashEmbedder(), cfg=INDEX_CFG)
+    first = _publish(store, CORPUS, "kb-1")
+    changed = {**CORPUS, "pricing/motor.md": CORPUS["pricing/motor.md"] + " Now 450."}
+    second = _publish(store, changed, "kb-2")
+    return SimpleNamespace(root=root, tags=(first, second))
+
+
+def make_candidate(root: Path, name: str, data_hash: str = "sft-1", loss: float = 1.0):  # noqa: ANN201
+    """A TrainingResult and TrainingCard around a small real adapter folder."""
+    from ragtune.tasks.training.card import TrainingCard, write_card
+    from ragtune.tasks.training.entrypoint import TrainingResult
+
+    out = root / name
+    adapter = out / "adapter"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 8, "name": name}))
+    (adapter / "adapter_model.safetensors").write_bytes(name.encode() * 64)
+    card = TrainingCard(
+        run_name=name, base_model="tiny-llama", revision="abc123",
+        dataset_hash=data_hash, data={"train": 1200}, hyperparameters={"lora_r": 8},
+        steps=10, resumed_from_step=None, tokens_seen=5000, final_loss=loss,
+        eval_loss=loss + 0.1, loss_curve=[loss + 1, loss], eval_curve=[],
+        hardware={"device": "cpu"}, wall_time_s=3.0, device_hours=0.001,
+        price_per_hour_usd=0.1, cost_usd=0.0001,
+    )  # fmt: skip
+    card_path, _ = write_card(card, out)
+    result = TrainingResult(
+        adapter_dir=adapter, tokenizer_dir=adapter, card_path=card_path,
+        final_loss=loss, eval_loss=loss + 0.1, steps=10, wall_time_s=3.0,
+        tokens_seen=5000, hardware={"device": "cpu"}, mlflow_run_id=f"run-{name}",
+        fingerprint=hashlib.sha256(name.encode()).hexdigest()[:16],
+    )  # fmt: skip
+    return result, card
+
+
+@pytest.fixture
+def project(templates, tmp_path) -> SimpleNamespace:
+    """A state folder with its own copy of the registry database and the index."""
+    from ragtune.tasks.index.publish import rollback
+    from ragtune.tasks.registry.registry import ModelRegistry
+
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copy2(templates.root / "mlflow.db", state / "mlflow.db")
+    shutil.copytree(templates.root / "index", state / "index")
+    index_uri = str(state / "index")
+
+    def registry(cfg: RegistryConfig | None = None, index_move=rollback):  # noqa: ANN001, ANN202
+        return ModelRegistry(
+            cfg or RegistryConfig(), state, index_uri, TABLE, index_move=index_move
+        )
+
+    return SimpleNamespace(
+        state=state,
+        index_uri=index_uri,
+        table=TABLE,
+        tags=templates.tags,
+        registry=registry,
+        candidate=lambda name, **kw: make_candidate(tmp_path / "runs", name, **kw),
+    )
