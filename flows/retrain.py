@@ -1,0 +1,236 @@
+"""retrain: a QLoRA candidate from versioned data, only past every gate.
+
+Steps (each a Prefect task; domain code lives in ``ragtune.tasks``):
+1. guard: one retrain at a time, cooldown since the last one (``retrain:``);
+2. pin data: the knowledge base version and its DVC hash;
+3. build the SFT set (the ``build_sft`` DVC stage's code) and hash it;
+4. dataset gates: size, schema, duplicates, leakage, label quality, coverage, PII;
+5. estimate and cost cap: GPU sizing and price, refused before anything starts;
+6. train on the backend (local, Prefect GPU pool, Modal, RunPod), or reuse the
+   candidate already trained for this exact config and data (idempotent);
+7. register the candidate in the MLflow registry (alias ``challenger``) with its
+   lineage and the live index tag it is to be evaluated with;
+8. publish the retrain summary and the training card as artifacts.
+Evaluation, privacy, approval and promotion gates plug in after step 7.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from ragtune import events
+from ragtune.audit import AuditLog
+from ragtune.errors import GateFailed
+from ragtune.flows._wiring import emit, retrying, step
+from ragtune.settings import Settings, load_settings
+from ragtune.tasks.backends import get_backend
+from ragtune.tasks.dataset.pipeline import build_from_settings, check_from_settings
+from ragtune.tasks.retrain import policy
+from ragtune.tasks.training.job import TrainingJob, TrainingResult, fingerprint
+from ragtune.tasks.versioning import pin_data
+
+pin_data_task = retrying(pin_data, "pin-data")
+build_task = step(build_from_settings, "build-sft-dataset")
+gates_task = step(check_from_settings, "dataset-gates")
+
+
+@task(name="train-on-backend", cache_policy=NO_CACHE)
+def train_task(
+    settings: Settings, job: TrainingJob, backend: str | None
+) -> TrainingResult:
+    """Submit through the backend (cost cap first), wait, fetch the adapter."""
+    runner = get_backend(backend, settings, secret_resolver=_secret)
+    handle = runner.submit(job)
+    status = runner.wait(handle, timeout_s=settings.retrain.timeout_hours * 3600)
+    if status.state != "succeeded":
+        if not status.terminal:
+            runner.cancel(handle)
+        raise GateFailed(
+            f"training on {runner.name} ended {status.state}: {status.message}"
+        )
+    return runner.fetch_artifacts(handle, job.output_dir)
+
+
+def _secret(name: str) -> str:
+    from prefect.blocks.system import Secret
+
+    return Secret.load(name).get()
+
+
+def make_job(settings: Settings, build_dir: Path, dataset_hash: str) -> TrainingJob:
+    """The training job for this data and config, placed by its fingerprint."""
+    runs = settings.path(settings.retrain.runs_dir)
+    draft = TrainingJob(
+        config=settings.training,
+        train_path=build_dir / "train.jsonl",
+        eval_path=build_dir / "eval.jsonl",
+        dataset_hash=dataset_hash,
+        output_dir=runs,
+        run_name="pending",
+        mlflow_tracking_uri=tracking_uri(settings),
+        mlflow_experiment=settings.retrain.mlflow_experiment,
+    )
+    key = fingerprint(draft, settings.training)
+    return draft.model_copy(
+        update={"output_dir": policy.run_dir(runs, key), "run_name": f"qlora-{key}"}
+    )
+
+
+def tracking_uri(settings: Settings) -> str:
+    """MLflow URI shared by training runs and the registry (SQLite by default)."""
+    configured = settings.registry.tracking_uri
+    state = settings.path(settings.project.state_dir)
+    return configured or f"sqlite:///{state / 'mlflow.db'}"
+
+
+def _run_name() -> str:
+    return f"retrain-{flow_run.parameters.get('reason') or 'manual'}"
+
+
+@flow(name="retrain", flow_run_name=_run_name)
+def retrain(
+    params_path: str | None = None,
+    backend: str | None = None,
+    reason: str = "manual",
+    force: bool = False,
+) -> dict[str, Any]:
+    """Build, gate and train a candidate; returns the retrain summary JSON."""
+    logger = get_run_logger()
+    settings = load_settings(params_path)
+    audit = AuditLog(settings.path(settings.project.audit_log))
+    runs = settings.path(settings.retrain.runs_dir)
+    now = datetime.now(UTC)
+    gate = policy.cooldown(runs, settings.retrain.cooldown_hours, now, force)
+    if not gate.allowed:
+        audit.append("retrain.skipped", reason=reason, why=gate.reason)
+        raise GateFailed(f"retrain refused: {gate.reason}")
+    with policy.single_run(runs):
+        revision = pin_data_task(
+            settings.path(settings.data.kb_path), None, runs / "data"
+        )
+        build = build_task(settings)
+        gates = gates_task(settings)
+        audit.append(
+            "dataset.gates",
+            dataset_hash=build.dataset_hash,
+            status=gates.status,
+            failures=[g.name for g in gates.failures],
+        )
+        _artifact_gates(gates)
+        if not gates.passed:
+            emit(
+                events.MODEL_REJECTED,
+                "model",
+                settings.registry.model_name,
+                {
+                    "gate": "dataset",
+                    "reason": "; ".join(g.reason for g in gates.failures),
+                },
+            )
+            raise GateFailed(
+                "dataset gates failed: "
+                + "; ".join(f"{g.name}: {g.reason}" for g in gates.failures)
+            )
+        job = make_job(settings, build.out_dir, build.dataset_hash)
+        result = policy.existing_result(job)
+        reused = result is not None
+        if reused:
+            logger.info("candidate %s already trained: reusing it", job.run_name)
+        else:
+            audit.append(
+                "retrain.started",
+                reason=reason,
+                run=job.run_name,
+                dataset_hash=build.dataset_hash,
+                data_hash=revision.data_hash,
+            )
+            result = train_task(settings, job, backend)
+            policy.mark_finished(runs, result.fingerprint, datetime.now(UTC))
+        summary = _summary(job, result, build.dataset_hash, revision.data_hash, reused)
+        summary["registered_version"] = register_task(settings, result, build)
+        audit.append("retrain.candidate", **summary)
+        _artifact_card(result)
+        return summary
+
+
+@task(name="register-candidate", cache_policy=NO_CACHE)
+def register_task(settings: Settings, result: TrainingResult, build) -> int | None:  # noqa: ANN001
+    """Register as challenger, tied to the live index tag it will be evaluated with.
+
+    Without a published index there is nothing to evaluate the candidate against
+    (base + RAG is the bar it must beat), so it stays an unregistered candidate
+    and the run says so.
+    """
+    from ragtune.tasks.index.publish import list_tags
+    from ragtune.tasks.registry.models import Lineage
+    from ragtune.tasks.registry.registry import ModelRegistry
+    from ragtune.tasks.training.card import TrainingCard
+
+    live = next(
+        (
+            t
+            for t in list_tags(settings.uri(settings.index.uri), settings.index.table)
+            if t.live
+        ),
+        None,
+    )
+    if live is None:
+        get_run_logger().warning("no live index tag: candidate not registered")
+        return None
+    card = TrainingCard.model_validate_json(Path(result.card_path).read_text())
+    lineage = Lineage(
+        dataset_version=str(build.out_dir),
+        dataset_hash=build.dataset_hash,
+        index_tag=live.tag,
+    )
+    info = ModelRegistry.from_settings(settings).register_candidate(
+        result, card, lineage
+    )
+    return info.version
+
+
+def _summary(
+    job: TrainingJob,
+    result: TrainingResult,
+    dataset_hash: str,
+    data_hash: str,
+    reused: bool,
+) -> dict[str, Any]:
+    return {
+        "run_name": job.run_name,
+        "fingerprint": result.fingerprint,
+        "reused": reused,
+        "dataset_hash": dataset_hash,
+        "data_hash": data_hash,
+        "adapter_dir": str(result.adapter_dir),
+        "card": str(result.card_path),
+        "final_loss": result.final_loss,
+        "eval_loss": result.eval_loss,
+        "steps": result.steps,
+        "mlflow_run_id": result.mlflow_run_id,
+    }
+
+
+def _artifact_gates(gates) -> None:  # noqa: ANN001 - GateReport
+    create_markdown_artifact(
+        key="dataset-gates",
+        markdown=gates.to_markdown(),
+        description="SFT dataset gates before training",
+    )
+
+
+def _artifact_card(result: TrainingResult) -> None:
+    card = Path(result.card_path).with_suffix(".md")
+    if card.exists():
+        create_markdown_artifact(
+            key="training-card",
+            markdown=card.read_text(),
+            description="Base model, data, hyper-parameters, loss",
+        )

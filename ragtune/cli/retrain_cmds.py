@@ -1,0 +1,44 @@
+"""``ragtune retrain``: the retrain flow with its gates, on a chosen GPU backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+
+BACKENDS = ("local", "prefect", "modal", "runpod")
+
+
+@app.command()
+def retrain(
+    backend: str | None = typer.Option(
+        None, "--backend", help="local, prefect, modal or runpod (default: params)."
+    ),
+    reason: str = typer.Option("manual", help="Why: recorded in the audit log."),
+    force: bool = typer.Option(False, "--force", help="Ignore the cooldown."),
+    params: Path | None = PARAMS_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Build the SFT set, run its gates, check the cost cap, train a candidate."""
+    from ragtune.flows.retrain import retrain as retrain_flow
+
+    if backend is not None and backend not in BACKENDS:
+        raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    load(params)
+    summary = retrain_flow(
+        params_path=str(params) if params else None,
+        backend=backend,
+        reason=reason,
+        force=force,
+    )
+    if as_json:
+        emit_json(summary)
+        return
+    state = "reused" if summary["reused"] else "trained"
+    console.print(
+        f"candidate {summary['run_name']} {state}: loss {summary['final_loss']:.4f} "
+        f"after {summary['steps']} steps on data {summary['dataset_hash'][:16]}\n"
+        f"adapter: {summary['adapter_dir']}\ncard: {summary['card']}"
+    )

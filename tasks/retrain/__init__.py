@@ -1,0 +1,1 @@
+"""Retrain policy: when a retrain may run, and whether it already ran."""

@@ -1,0 +1,85 @@
+"""The retrain flow under Prefect's test harness: dataset build and gates, a real
+4-bit QLoRA run of the tiny model on the local backend, idempotent reuse, cooldown,
+and a gate that stops before any training."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ragtune.audit import AuditLog
+from ragtune.errors import GateFailed
+from ragtune.settings import load_settings
+from tests.cli.conftest import make_small_project
+
+pytestmark = pytest.mark.slow
+
+
+def _retrain_project(root: Path, repo_root: Path, **dataset: object) -> Path:
+    params = make_small_project(root, repo_root)
+    for rel in ("data/sft/curated", "data/prompts"):
+        shutil.copytree(repo_root / rel, root / rel)
+    raw = yaml.safe_load(params.read_text())
+    raw["dataset"].update(eval_queries="eval/queries.jsonl", **dataset)
+    raw["training"].update(
+        max_steps=2,
+        batch_size=2,
+        gradient_accumulation_steps=1,
+        max_seq_len=128,
+        save_steps=1,
+        optim="adamw_torch",
+    )
+    raw["backends"].update(poll_interval_s=0.5, work_dir="state/backends")
+    raw["retrain"].update(runs_dir="state/retrain")
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return params
+
+
+def test_retrain_trains_once_then_reuses(
+    prefect_harness: None, tmp_path: Path, repo_root: Path
+) -> None:
+    from ragtune.flows.knowledge_refresh import knowledge_refresh
+    from ragtune.flows.retrain import retrain
+
+    params = _retrain_project(tmp_path, repo_root)
+    refreshed = knowledge_refresh(params_path=str(params))
+    first = retrain(params_path=str(params), reason="test")
+    assert first["reused"] is False and first["steps"] == 2
+    assert first["registered_version"] == 1  # challenger, tied to the live tag
+    from ragtune.tasks.registry.registry import ModelRegistry
+
+    registry = ModelRegistry.from_settings(load_settings(params))
+    challenger = registry.challenger()
+    assert challenger is not None and challenger.version == 1
+    assert challenger.index_tag == refreshed["tag"]
+    assert challenger.dataset_hash == first["dataset_hash"]
+    assert Path(first["adapter_dir"], "adapter_config.json").exists()
+    assert Path(first["card"]).exists() and len(first["dataset_hash"]) > 8
+
+    with pytest.raises(GateFailed, match="cooldown"):
+        retrain(params_path=str(params), reason="test")
+    again = retrain(params_path=str(params), reason="test", force=True)
+    assert again["reused"] is True and again["fingerprint"] == first["fingerprint"]
+    assert again["registered_version"] == 1  # the same run is not registered twice
+
+    settings = load_settings(params)
+    actions = [
+        r["action"]
+        for r in AuditLog(settings.path(settings.project.audit_log)).records()
+    ]
+    assert actions.count("retrain.started") == 1
+    assert actions.count("retrain.candidate") == 2 and "retrain.skipped" in actions
+
+
+def test_failing_dataset_gate_stops_before_training(
+    prefect_harness: None, tmp_path: Path, repo_root: Path
+) -> None:
+    from ragtune.flows.retrain import retrain
+
+    params = _retrain_project(tmp_path, repo_root, min_examples=100_000)
+    with pytest.raises(GateFailed, match="dataset gates failed: min_examples"):
+        retrain(params_path=str(params), reason="test")
+    assert not (tmp_path / "state" / "backends").exists()  # nothing was submitted
