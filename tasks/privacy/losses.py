@@ -1,0 +1,172 @@
+"""Per-example token log-probabilities of a causal LM on SFT records.
+
+Only the assistant's tokens are scored, exactly the tokens training put a loss on,
+so a member's score reflects what the model was taught to say about it and not
+the prompt it shares with every other record. Records are tokenised and batched
+with the training code itself (chat template, label mask, padding), so the gate
+scores precisely what the trainer saw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from peft import PeftModel
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from ragtune.errors import ConfigError, InputError
+from ragtune.tasks.training.batching import collate
+from ragtune.tasks.training.data import IGNORE_INDEX, Example, encode_chat
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+Messages = list[dict[str, str]]
+
+
+def read_records(path: Path) -> list[Record]:
+    """SFT records (``{"id", "messages", ...}``) from a JSONL file, all kept.
+
+    Extra fields survive (canary records carry theirs), unlike the trainer's
+    reader, which keeps only the messages.
+
+    Raises:
+        InputError: the file is missing, or a line is not a record with messages.
+    """
+    if not path.is_file():
+        raise InputError(f"SFT records {path} do not exist")
+    records: list[Record] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: line {number} is not JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
+            raise InputError(f"{path}: line {number} has no 'messages' list")
+        records.append(record)
+    return records
+
+
+def assistant_text(record: Record) -> str:
+    """The text the model was trained to produce for a record."""
+    return "\n".join(
+        m.get("content", "") for m in record["messages"] if m.get("role") == "assistant"
+    )
+
+
+def encode_records(
+    records: Sequence[Record], tokenizer: PreTrainedTokenizerBase, max_seq_len: int
+) -> list[Example]:
+    """Token rows for ``records``; a record with no assistant token left is an error.
+
+    Raises:
+        InputError: a record is cut at ``max_seq_len`` before its answer begins.
+    """
+    examples = []
+    for i, record in enumerate(records):
+        example = encode_chat(record["messages"], tokenizer, max_seq_len)
+        if example.targets == 0:
+            name = record.get("id", f"#{i}")
+            raise InputError(
+                f"record {name}: no assistant tokens within max_seq_len={max_seq_len}"
+            )
+        examples.append(example)
+    return examples
+
+
+def _pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if candidate is not None:
+            return int(candidate)
+    raise ConfigError("the tokenizer has neither a pad nor an end-of-sequence token")
+
+
+def _batch_logprobs(model: nn.Module, batch: dict[str, torch.Tensor]) -> list:
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+    logits = model(**inputs).logits[:, :-1].float()
+    labels = batch["labels"][:, 1:].to(device)
+    mask = labels != IGNORE_INDEX
+    picked = torch.log_softmax(logits, dim=-1).gather(
+        -1, labels.clamp(min=0).unsqueeze(-1)
+    )
+    rows = picked.squeeze(-1).cpu().double().numpy()
+    return [row[m] for row, m in zip(rows, mask.cpu().numpy(), strict=True)]
+
+
+def token_logprobs(
+    model: nn.Module,
+    examples: Sequence[Example],
+    pad_id: int,
+    batch_size: int = 16,
+) -> list[np.ndarray]:
+    """Log-probability of every labelled token, one array per example (in order).
+
+    Examples are batched by length so padding stays small; padding never changes
+    a row's figures because it is masked out of attention and labels.
+    """
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
+    out: list[np.ndarray] = [np.empty(0)] * len(examples)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                batch = collate([[i] for i in chunk], examples, pad_id, packed=False)
+                for i, row in zip(chunk, _batch_logprobs(model, batch), strict=True):
+                    out[i] = row
+    finally:
+        model.train(was_training)
+    return out
+
+
+def score_records(
+    model: nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    records: Sequence[Record],
+    max_seq_len: int,
+    batch_size: int = 16,
+) -> list[np.ndarray]:
+    """Assistant-token log-probs of ``records`` under ``model`` (see token_logprobs)."""
+    examples = encode_records(records, tokenizer, max_seq_len)
+    return token_logprobs(model, examples, _pad_id(tokenizer), batch_size)
+
+
+def mean_losses(logprobs: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-example mean negative log-likelihood (the training loss of each record)."""
+    return np.array([-float(np.mean(lp)) for lp in logprobs])
+
+
+@contextlib.contextmanager
+def reference_model(
+    candidate: nn.Module, reference: nn.Module | None = None
+) -> Iterator[nn.Module]:
+    """The model without the candidate's fine-tuning, for the duration of a block.
+
+    With a peft candidate and no explicit reference, the adapter is switched off
+    in place: the base weights are shared, so no second copy is loaded.
+
+    Raises:
+        ConfigError: no reference given and the candidate has no adapter to disable.
+    """
+    if reference is not None:
+        yield reference
+        return
+    if not isinstance(candidate, PeftModel):
+        raise ConfigError(
+            "the privacy gate needs a reference model: pass the base model, or a "
+            "candidate that is a peft adapter over it"
+        )
+    with candidate.disable_adapter():
+        yield candidate

@@ -1,0 +1,133 @@
+"""The privacy gate's report: markdown for the Prefect artifact and the approver,
+JSON for the registry entry and the audit log.
+
+Neither form holds a canary secret or an extracted PII string: canaries appear
+by id, extracted strings by kind and hash, so the report can be published where
+the training data may not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ragtune.tasks.dataset.report import GateResult, Status
+from ragtune.tasks.privacy.attacks import AttackResult
+from ragtune.tasks.privacy.canaries import CanaryExposure
+from ragtune.tasks.privacy.probe import ProbeResult
+
+_ORDER = {"pass": 0, "warn": 1, "fail": 2}
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    """Every privacy check's verdict for one candidate, and the figures behind it."""
+
+    results: tuple[GateResult, ...]
+    attacks: tuple[AttackResult, ...]
+    canaries: tuple[CanaryExposure, ...]
+    probe: ProbeResult | None
+    model: str | None = None
+
+    @property
+    def status(self) -> Status:
+        if not self.results:
+            return "pass"
+        return max((r.status for r in self.results), key=_ORDER.__getitem__)
+
+    @property
+    def passed(self) -> bool:
+        """True unless a check failed; a failure blocks promotion."""
+        return self.status != "fail"
+
+    @property
+    def failures(self) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if r.status == "fail")
+
+    def get(self, name: str) -> GateResult:
+        """The result of the check called ``name``."""
+        return next(r for r in self.results if r.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        probe = None
+        if self.probe is not None:
+            probe = {
+                "probed": self.probe.probed,
+                "probed_with_pii": self.probe.probed_with_pii,
+                "pii_in_completions": self.probe.pii_in_completions,
+                "extracted": [
+                    {"kind": e.kind, "sha256_12": e.fingerprint, "record": e.record_id}
+                    for e in self.probe.extracted
+                ],
+            }
+        return {
+            "status": self.status,
+            "passed": self.passed,
+            "model": self.model,
+            "gates": [r.to_dict() for r in self.results],
+            "attacks": [a.to_dict() for a in self.attacks],
+            "canaries": [
+                {
+                    "id": c.id,
+                    "rank": c.rank,
+                    "candidates": c.candidates,
+                    "exposure": c.exposure,
+                }
+                for c in self.canaries
+            ],
+            "probe": probe,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# Privacy gate: {self.status.upper()}",
+            "",
+            f"Candidate: `{self.model or 'unnamed'}`",
+            "",
+            "| check | status | reason |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r.name} | {r.status.upper()} | {r.reason.replace('|', '/')} |"
+            for r in self.results
+        ]
+        lines += _attack_table(self.attacks) + _canary_table(self.canaries)
+        return "\n".join(lines) + "\n"
+
+
+def _attack_table(attacks: tuple[AttackResult, ...]) -> list[str]:
+    if not attacks:
+        return []
+    lines = [
+        "",
+        "## Membership inference",
+        "",
+        "| attack | ROC AUC | TPR at FPR | members | non-members |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {a.name} | {a.auc:.3f} | {a.tpr_at_fpr:.3f} at {a.fpr:.0%} | "
+        f"{a.members} | {a.non_members} |"
+        for a in attacks
+    ]
+    return lines
+
+
+def _canary_table(canaries: tuple[CanaryExposure, ...]) -> list[str]:
+    if not canaries:
+        return []
+    lines = [
+        "",
+        "## Canaries",
+        "",
+        "| canary | rank | candidates | exposure (bits) |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.id} | {c.rank} | {c.candidates} | {c.exposure:.2f} |" for c in canaries
+    ]
+    return lines
