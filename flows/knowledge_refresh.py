@@ -28,7 +28,7 @@ from prefect.runtime import flow_run
 from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
-from ragtune.flows._wiring import emit, retrying, step
+from ragtune.flows._wiring import emit, rename_run, retrying, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
 from ragtune.settings import Settings, load_settings
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
@@ -36,7 +36,12 @@ from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
 from ragtune.tasks.freshness import FreshnessReport, classify_documents
 from ragtune.tasks.index.checks import CheckResult, standard_checks
-from ragtune.tasks.index.corpus import chunk_corpus, class_scope, indexed_categories
+from ragtune.tasks.index.corpus import (
+    chunk_corpus,
+    class_scope,
+    indexed_categories,
+    plan_refresh,
+)
 from ragtune.tasks.index.embed_cache import in_filter
 from ragtune.tasks.index.publish import (
     PublishedTag,
@@ -63,6 +68,7 @@ pin_data_task = retrying(pin_data, "pin-data")
 load_task = step(load_knowledge_base, "load-documents")
 classify_task = step(classify_documents, "classify-freshness")
 chunk_task = step(chunk_corpus, "chunk-documents")
+plan_task = step(plan_refresh, "plan-refresh")
 cleanup_task = retrying(cleanup, "cleanup-index-versions")
 validate_eval_task = step(validate_eval_set, "validate-eval-set")
 
@@ -101,12 +107,13 @@ def evaluate_task(
     settings: Settings,
     stats: RefreshStats,
     report: ValidationReport,
-    scope: set[str] | None,
-) -> tuple[list, RetrievalMetrics]:
+    scope: set[str],
+) -> tuple[list, RetrievalMetrics, int]:
     table = store.candidate()  # search indexes were brought up to date by refresh
-    expected = stats.chunks_total
-    if scope is not None:  # rows of documents this refresh did not touch stay
-        expected += table.count_rows(f"NOT ({in_filter('doc_id', scope)})")
+    # rows of documents this refresh did not touch must all still be there
+    expected = stats.chunks_total + table.count_rows(
+        f"NOT ({in_filter('doc_id', scope)})"
+    )
     evalset = load_beir(settings.path(settings.data.eval_path))
     known = {d.doc_id for d in report.documents}
     metrics = evaluate_table(table, embedder, evalset, settings.index, known)
@@ -116,7 +123,7 @@ def evaluate_task(
     checks.append(
         recall_floor_check(metrics, settings.index.recall_floor, table.version)
     )
-    return checks, metrics
+    return checks, metrics, expected
 
 
 publish_task = step(publish, "publish")
@@ -155,6 +162,8 @@ def knowledge_refresh(
     """
     logger = get_run_logger()
     settings = load_settings(params_path)
+    if rebuild and classes:
+        raise InputError("a rebuild replaces the whole index: drop the class filter")
     today = today or date.today()
     audit = AuditLog(settings.path(settings.project.audit_log))
     kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
@@ -163,6 +172,7 @@ def knowledge_refresh(
     logger.info(
         "data %s (%s) hash %s", revision.kb_path, rev or "worktree", revision.data_hash
     )
+    rename_run(f"refresh-{'-'.join(classes or ['all'])}-{revision.data_hash[:8]}")
 
     report = validate_task(settings, revision, today)
     _record_validation(audit, report, revision)
@@ -176,14 +186,16 @@ def knowledge_refresh(
     store = open_store(settings, embedder, rebuild=rebuild)
     previous = _previous_metrics(settings)
     labels = {c.doc_id: c.label for c in freshness.classifications}
-    scope = _scope(settings, labels, classes)
-    documents = [d for d in report.documents if scope is None or d.doc_id in scope]
+    live = {} if rebuild else store.live_documents()
+    plan = plan_task(report.documents, labels, live, _scope(settings, labels, classes))
     chunks, hashes = chunk_task(
-        documents, labels, settings.chunking, revision.data_hash
+        plan.documents, labels, settings.chunking, revision.data_hash
     )
     fan_out_embeddings(store, chunks, settings)  # a Dask subflow, if large enough
-    stats = index_task(store, chunks, hashes, revision.data_hash, scope)
-    checks, metrics = evaluate_task(store, embedder, settings, stats, report, scope)
+    stats = index_task(store, chunks, hashes, revision.data_hash, plan.scope)
+    checks, metrics, rows = evaluate_task(
+        store, embedder, settings, stats, report, plan.scope
+    )
     retrieval = {
         k: round(v, 4) for k, v in metrics.summary().items() if isinstance(v, float)
     }
@@ -208,11 +220,12 @@ def knowledge_refresh(
         "quarantine": str(write_quarantine_report(report, _reports(settings))),
         "data_docs": report.data_docs_path,
     }
-    summary = _summary(
-        revision, report, freshness, stats, checks, retrieval, previous, tag
-    )
     summary = replace(
-        summary, reports=reports, eval_set_problems=list(eval_report.problems)
+        _summary(revision, report, freshness, stats, checks, retrieval, previous, tag),
+        unchanged=plan.unchanged,
+        chunks_total=rows,
+        reports=reports,
+        eval_set_problems=list(eval_report.problems),
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
@@ -286,7 +299,7 @@ def _summary(
         added=stats.added,
         changed=stats.changed,
         removed=stats.removed,
-        unchanged=len(stats.unchanged),
+        unchanged=len(stats.unchanged),  # of the refreshed documents; see caller
         quarantined=[
             {"source_path": r.source_path, "reasons": list(r.reasons)}
             for r in report.rejected

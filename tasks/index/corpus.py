@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from lancedb.table import Table
 
@@ -75,4 +76,37 @@ def indexed_categories(table: Table | None) -> dict[str, str]:
     rows = table.search().select(["doc_id", "category"]).to_arrow()
     return dict(
         zip(rows["doc_id"].to_pylist(), rows["category"].to_pylist(), strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """What one refresh touches: the documents to chunk, and the doc ids it
+    speaks for (``scope``: changed, added and removed ones). Everything else in
+    the index is left exactly as it is."""
+
+    documents: list[Document]
+    scope: set[str]
+    unchanged: int
+
+
+def plan_refresh(
+    documents: Iterable[Document],
+    labels: Mapping[str, str],
+    live_hashes: Mapping[str, str],
+    within: set[str] | None = None,
+) -> RefreshPlan:
+    """Only documents whose hash differs from the live index are chunked.
+
+    A no-change run then costs one hash comparison per document instead of
+    re-chunking the corpus. ``within`` limits the refresh (e.g. to some freshness
+    classes): indexed documents outside it are never removed.
+    """
+    docs = [d for d in documents if within is None or d.doc_id in within]
+    indexed = {d: h for d, h in live_hashes.items() if within is None or d in within}
+    current = {d.doc_id: document_hash(d, labels[d.doc_id]) for d in docs}
+    todo = {d for d, h in current.items() if indexed.get(d) != h}
+    removed = set(indexed) - set(current)
+    return RefreshPlan(
+        [d for d in docs if d.doc_id in todo], todo | removed, len(current) - len(todo)
     )

@@ -144,6 +144,18 @@ class IndexStore:
         chunks = self.chunks_table()
         return None if chunks is None else resolve_live(self.db, self.name, chunks)
 
+    def live_documents(self) -> dict[str, str]:
+        """``doc_id -> hash`` as readers see it (the live documents version).
+
+        A refresh diffs against this, not the latest version, because an unpublished
+        candidate (failed gate, crash) is rolled back at the start of the refresh.
+        """
+        live, docs = self.live(), self.documents_table()
+        if live is None or docs is None or live.documents_version is None:
+            return {}
+        docs.checkout(live.documents_version)
+        return tb.read_documents(docs)
+
     def candidate(self) -> Table:
         """The latest chunk-table version, pinned: what checks run on and publish
         makes live."""
