@@ -31,6 +31,23 @@ def retrying(fn: F, name: str, retries: int = 2) -> F:
     )(fn)
 
 
+def rename_run(name: str) -> None:
+    """Rename the current flow run once what it did is known (e.g. its data hash).
+
+    Run names are set before the flow body runs, so a name that depends on a
+    result is applied afterwards through the API; outside a run it does nothing.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(ctx.flow_run.id, name=name)
+    get_run_logger().info("flow run renamed %s", name)
+
+
 def emit(event: str, kind: str, name: str, payload: dict[str, Any]) -> None:
     """Emit a ragtune event to Prefect; the resource id is ``ragtune.<kind>.<name>``."""
     emitted = emit_event(

@@ -1,0 +1,140 @@
+"""The records drift detection reads and produces: log records, detector results,
+the cursor and the trigger decision."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """One served question, as the query log has it."""
+
+    ts: datetime
+    request_id: str
+    query: str
+    relevant: bool  # whether any source passed the server's relevance threshold
+    top_score: float | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One rating on a served answer; ``satisfaction`` is on a 0-1 scale."""
+
+    ts: datetime
+    request_id: str
+    satisfaction: float
+    thumbs: str | None = None
+    score: int | None = None
+
+
+@dataclass(frozen=True)
+class TagMetrics:
+    """Retrieval figures of one published index tag (from the publish ledger)."""
+
+    tag: str
+    created_at: datetime
+    metrics: dict[str, float]
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time window ``(start, end]``."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, ts: object) -> bool:
+        return isinstance(ts, datetime) and self.start < ts <= self.end
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """What one detector measured and whether its threshold was crossed.
+
+    ``fired`` is the detector's own verdict (enough samples, past the
+    threshold); whether that triggers anything is up to ``decide``, which fills
+    ``cooled_down_until``. ``latest`` is the time of the newest input behind the
+    figure, so a rerun on the same data is recognised as nothing new.
+    """
+
+    name: str
+    fired: bool
+    advisory: bool
+    value: float | None
+    threshold: float
+    n: int
+    reason: str
+    cooled_down_until: datetime | None = None
+    latest: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("cooled_down_until", "latest"):
+            out[key] = None if out[key] is None else out[key].isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class DriftCursor:
+    """Per detector: when it last fired (cooldown) and the newest input it saw."""
+
+    last_fired: dict[str, datetime] = field(default_factory=dict)
+    seen: dict[str, datetime] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        return {
+            "last_fired": {
+                k: v.isoformat() for k, v in sorted(self.last_fired.items())
+            },
+            "seen": {k: v.isoformat() for k, v in sorted(self.seen.items())},
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> DriftCursor:
+        return cls(
+            last_fired={
+                k: datetime.fromisoformat(v) for k, v in raw["last_fired"].items()
+            },
+            seen={k: datetime.fromisoformat(v) for k, v in raw["seen"].items()},
+        )
+
+
+# What decide concluded for one detector; "fires" is the only one that triggers.
+STATUSES = (
+    "fires",
+    "advisory",
+    "cooldown",
+    "below_min_samples",
+    "nothing_new",
+    "quiet",
+)
+
+
+@dataclass(frozen=True)
+class TriggerDecision:
+    """Whether to trigger, which detectors caused it, and why for every detector."""
+
+    fire: bool
+    detectors: tuple[str, ...]
+    reasons: dict[str, str]
+    new_cursor: DriftCursor
+    statuses: dict[str, str] = field(default_factory=dict)
+    results: tuple[DetectorResult, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fire": self.fire,
+            "detectors": list(self.detectors),
+            "reasons": dict(self.reasons),
+            "statuses": dict(self.statuses),
+            "results": [r.to_json() for r in self.results],
+            "cursor": self.new_cursor.to_json(),
+        }
