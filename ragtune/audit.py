@@ -109,3 +109,29 @@ class AuditLog:
                 return VerifyResult(False, number - 1, number, "record was edited")
             prev = stored
         return VerifyResult(ok=True, records=len(lines))
+
+
+def export_rows(
+    records: list[dict[str, Any]],
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, str]]:
+    """Flat rows for auditors (CSV), filtered by action prefix and time window."""
+    rows = []
+    for r in records:
+        ts = datetime.fromisoformat(r["ts"])
+        if action and not r["action"].startswith(action):
+            continue
+        if (since and ts < since) or (until and ts > until):
+            continue
+        rows.append(
+            {
+                "ts": r["ts"],
+                "action": r["action"],
+                "actor": r["actor"],
+                "details": json.dumps(r["details"], sort_keys=True, default=str),
+                "hash": r["hash"],
+            }
+        )
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -41,3 +42,41 @@ def verify(
         console.print(f"{path}: {result.records} records, chain intact")
     if not result.ok:
         raise GateFailed(f"{path}: line {result.bad_line}: {result.reason}")
+
+
+@audit_app.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    action: str | None = typer.Option(None, help="Only actions starting with this."),
+    since: str | None = typer.Option(None, help="ISO date or time, inclusive."),
+    until: str | None = typer.Option(None, help="ISO date or time, inclusive."),
+    params: Path | None = PARAMS_OPTION,
+) -> None:
+    """Write the audit log as CSV for auditors; refuses a log whose chain is broken."""
+    import csv
+
+    from ragtune.audit import AuditLog, export_rows
+
+    settings = load(params)
+    log = AuditLog(settings.path(settings.project.audit_log))
+    result = log.verify()
+    if not result.ok:
+        raise GateFailed(f"{log.path}: line {result.bad_line}: {result.reason}")
+    rows = export_rows(log.records(), action, _when(since), _when(until))
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(
+            fh, fieldnames=["ts", "action", "actor", "details", "hash"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    console.print(f"{len(rows)} of {result.records} records written to {out}")
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date or time") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

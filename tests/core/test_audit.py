@@ -63,3 +63,22 @@ def test_concurrent_appends_keep_the_chain(tmp_path: Path) -> None:
         t.join()
     result = log.verify()
     assert result.ok and result.records == 40
+
+
+def test_export_filters_by_action_and_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ragtune.audit import export_rows
+
+    log = _log_with(tmp_path, 3)
+    log.append("model.promoted", version=2)
+    records = log.records()
+    rows = export_rows(records, action="index.")
+    assert [json.loads(r["details"])["tag"] for r in rows] == [
+        "live-0",
+        "live-1",
+        "live-2",
+    ]
+    future = datetime.now(UTC) + timedelta(days=1)
+    assert export_rows(records, since=future) == []
+    assert len(export_rows(records, until=future)) == 4
