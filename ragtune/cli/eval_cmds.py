@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
+from rich.markdown import Markdown
 
 from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, err_console, load
-from ragtune.cli.common import reports_dir
-
-if TYPE_CHECKING:
-    from ragtune.tasks.evaluation.harness_report import HarnessReport
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
@@ -51,66 +44,22 @@ def eval_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Evaluate base, base+RAG and (with an adapter) fine-tuned configurations."""
-    from ragtune.tasks.evaluation.run import evaluate
+    from ragtune.flows.evaluate import evaluate
 
-    settings = load(params)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = out or reports_dir(settings) / "eval" / stamp
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,  # stdout is kept for --json
-        transient=True,
-    ) as progress:
-        task = progress.add_task("answering", total=None)
-
-        def on_answer(config: str, qid: str) -> None:
-            progress.update(task, advance=1, description=f"{config}: {qid}")
-
-        report = evaluate(
-            settings,
-            config_names=configs or None,
+    load(params)  # bad params: exit 2 before Prefect starts
+    with err_console.status("answering the eval set", spinner="dots"):
+        body = evaluate(
+            params_path=str(params) if params else None,
+            configs=configs or None,
             limit=limit,
-            adapter=adapter,
-            eval_path=eval_path,
+            adapter=str(adapter) if adapter else None,
+            eval_path=str(eval_path) if eval_path else None,
             split=split,
-            secret_resolver=prefect_secret,
-            on_answer=on_answer,
+            out=str(out) if out else None,
         )
-    files = report.write(out_dir)
     if as_json:
-        emit_json({**report.to_dict(), "files": {k: str(v) for k, v in files.items()}})
+        emit_json(body)
         return
-    print_report(report)
+    files = {k: Path(v) for k, v in body["files"].items()}
+    console.print(Markdown(files["markdown"].read_text(encoding="utf-8")))
     console.print(f"report: {files['json']} (charts: {files['metrics'].parent})")
-
-
-def print_report(report: HarnessReport) -> None:
-    """The per-configuration table and the significant differences."""
-    table = Table(title=f"{report.evalset}: {len(report.qids)} queries")
-    for column in ("configuration", "EM", "F1", "citations", "recall@k", "nDCG@10"):
-        table.add_column(column)
-    for column in ("p50 s", "p95 s", "tokens in/out", "$/1k q"):
-        table.add_column(column, justify="right")
-    for c in report.configs:
-        table.add_row(
-            c.name,
-            *(_fmt(c.value(m)) for m in ("exact_match", "token_f1", "citation_ok")),
-            *(_fmt(c.value(m)) for m in ("recall_at_k", "ndcg_at_10")),
-            f"{c.latency_p50_s:.2f}",
-            f"{c.latency_p95_s:.2f}",
-            f"{c.tokens_in_mean:.0f}/{c.tokens_out_mean:.0f}",
-            _fmt(c.cost_per_1k_queries, 4),
-        )
-    console.print(table)
-    for d in report.comparisons:
-        if d.significant:
-            console.print(
-                f"{d.metric}: {d.a} - {d.b} = {d.mean_diff:+.3f} "
-                f"[{d.ci_low:+.3f}, {d.ci_high:+.3f}], p={d.p_value:.3f}"
-            )
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
