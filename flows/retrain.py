@@ -10,8 +10,10 @@ Steps (each a Prefect task; domain code lives in ``ragtune.tasks``):
    candidate already trained for this exact config and data (idempotent);
 7. register the candidate in the MLflow registry (alias ``challenger``) with its
    lineage and the live index tag it is to be evaluated with;
-8. publish the retrain summary and the training card as artifacts.
-Evaluation, privacy, approval and promotion gates plug in after step 7.
+8. publish the retrain summary and the training card as artifacts;
+9. promotion gates (``flows/promotion.py``): evaluation against base + RAG and
+   the champion (and on the knowledge gap's slice), privacy, approval, then
+   champion alias and index tag moved in one transaction.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
 from ragtune.flows._wiring import emit, retrying, step
+from ragtune.flows.promotion import run_gates
 from ragtune.settings import Settings, load_settings
 from ragtune.tasks.backends import get_backend
 from ragtune.tasks.dataset.pipeline import build_from_settings, check_from_settings
+from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
 from ragtune.tasks.training.job import TrainingJob, TrainingResult, fingerprint
 from ragtune.tasks.versioning import pin_data
@@ -100,8 +104,14 @@ def retrain(
     backend: str | None = None,
     reason: str = "manual",
     force: bool = False,
+    gap: KnowledgeGap | None = None,
 ) -> dict[str, Any]:
-    """Build, gate and train a candidate; returns the retrain summary JSON."""
+    """Build, gate, train and register a candidate, then run the promotion gates
+    (also on ``gap``'s eval slice when given); returns the retrain summary JSON.
+
+    Raises:
+        PromotionRejected: a promotion gate or the approver said no.
+    """
     logger = get_run_logger()
     settings = load_settings(params_path)
     audit = AuditLog(settings.path(settings.project.audit_log))
@@ -157,6 +167,14 @@ def retrain(
         summary["registered_version"] = register_task(settings, result, build)
         audit.append("retrain.candidate", **summary)
         _artifact_card(result)
+        if summary["registered_version"] is not None:
+            summary["promotion"] = run_gates(
+                settings,
+                summary["registered_version"],
+                Path(result.adapter_dir),
+                build.out_dir,
+                gap,
+            )
         return summary
 
 

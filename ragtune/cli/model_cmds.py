@@ -120,33 +120,39 @@ def model_rollback(
     by: str = typer.Option(
         os.environ.get("USER") or "cli", "--by", help="Who rolls back (for the log)."
     ),
+    via_flow: bool = typer.Option(
+        False, "--flow", help="Run the rollback flow (emits the Prefect event)."
+    ),
     params: Path | None = PARAMS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Serve a version again together with the index tag it served with."""
-    from ragtune.audit import AuditLog
+    """Serve a version again together with the index tag it served with.
+
+    Without ``--flow`` the registry moves both directly (no Prefect server
+    needed); with it the ``rollback`` flow runs and emits the Prefect event.
+    Both use the same plan, compensation and audit entry.
+    """
+    from ragtune.tasks.promotion.outcomes import audit_outcome, transition_summary
 
     settings = load(params)
-    outcome = _registry(settings).rollback(version, actor=by, reason=reason)
-    plan = outcome.plan
-    if outcome.audit is not None:
-        AuditLog(settings.path(settings.project.audit_log)).append(
-            outcome.audit.action, actor=outcome.audit.actor, **outcome.audit.details
+    if via_flow:
+        from ragtune.flows.rollback import rollback as rollback_flow
+
+        summary = rollback_flow(
+            version,
+            reason or f"rollback to version {version}",
+            by,
+            str(params) if params else None,
         )
+    else:
+        outcome = _registry(settings).rollback(version, actor=by, reason=reason)
+        audit_outcome(settings, outcome)
+        summary = transition_summary(outcome)
     if as_json:
-        emit_json(
-            {
-                "changed": outcome.changed,
-                "champion": plan.to_version,
-                "index_tag": plan.index_tag,
-                "from_version": plan.from_version,
-                "from_index_tag": plan.from_index_tag,
-                "adapter_uri": plan.adapter_uri,
-                "event": None if outcome.event is None else outcome.event.event,
-            }
-        )
+        emit_json(summary)
         return
-    state = "now serves" if outcome.changed else "already serves"
+    state = "now serves" if summary["changed"] else "already serves"
     console.print(
-        f"{plan.model_name} v{plan.to_version} {state} with index {plan.index_tag}"
+        f"{settings.registry.model_name} v{summary['champion']} {state} "
+        f"with index {summary['index_tag']}"
     )

@@ -26,19 +26,52 @@ def retrain(
 
     if backend is not None and backend not in BACKENDS:
         raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    from ragtune.flows.promotion import PromotionRejected
+
     load(params)
-    summary = retrain_flow(
-        params_path=str(params) if params else None,
-        backend=backend,
-        reason=reason,
-        force=force,
-    )
+    try:
+        summary = retrain_flow(
+            params_path=str(params) if params else None,
+            backend=backend,
+            reason=reason,
+            force=force,
+        )
+    except PromotionRejected as exc:  # print the gates, then exit 1
+        outcome = {"status": "rejected", "reason": str(exc), **exc.summary}
+        if as_json:
+            emit_json({"promotion": outcome})
+        else:
+            _print_gates(outcome)
+        raise
     if as_json:
         emit_json(summary)
         return
+    if "promotion" in summary:
+        _print_gates(summary["promotion"])
     state = "reused" if summary["reused"] else "trained"
     console.print(
         f"candidate {summary['run_name']} {state}: loss {summary['final_loss']:.4f} "
         f"after {summary['steps']} steps on data {summary['dataset_hash'][:16]}\n"
         f"adapter: {summary['adapter_dir']}\ncard: {summary['card']}"
     )
+
+
+def _print_gates(promotion: dict) -> None:
+    """One line per gate comparison, then the verdict."""
+    for scope, gate in (promotion.get("gates") or {}).items():
+        for c in gate["comparisons"]:
+            mark = "pass" if c["passed"] else "FAIL"
+            console.print(
+                f"{scope}: {c['name']}: {c['metric']} {c['diff']:+.4f} "
+                f"(CI {c['ci_low']:+.4f}..{c['ci_high']:+.4f}, "
+                f"margin {c['margin']:+.4f}) {mark}"
+            )
+        for r in gate["regressions"]:
+            console.print(f"{scope}: regression: {r}")
+    privacy = promotion.get("privacy")
+    if privacy is not None:
+        state = "pass" if privacy["passed"] else "FAIL"
+        console.print(f"privacy: {state} {'; '.join(privacy['failures'])}")
+    verdict = promotion.get("status", "?")
+    why = promotion.get("reason") or promotion.get("approver") or ""
+    console.print(f"promotion: {verdict} {why}".rstrip())

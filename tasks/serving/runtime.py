@@ -25,12 +25,12 @@ from ragtune.tasks.serving.auth import Authenticator
 from ragtune.tasks.serving.chat import ChatService
 from ragtune.tasks.serving.output_filter import OutputFilter
 from ragtune.tasks.serving.records import JsonlLog, Recorder
+from ragtune.tasks.serving.registry_link import registry_callback
 from ragtune.tasks.serving.resolver import (
     Champion,
     GeneratorLoader,
     ModelResolver,
     RegistryCallback,
-    no_champion,
 )
 from ragtune.tasks.serving.retrieval import LiveIndex
 
@@ -84,11 +84,14 @@ def build_runtime(
     *,
     embedder: Embedder | None = None,
     loader: GeneratorLoader | None = None,
-    registry: RegistryCallback = no_champion,
+    registry: RegistryCallback | None = None,
     environ: Mapping[str, str] | None = None,
     secret_resolver: SecretResolver | None = None,
 ) -> Runtime:
     """Wire the parts; nothing is loaded yet (the poller does that).
+
+    ``registry`` defaults to the MLflow champion (``registry_link``), so a
+    promotion or rollback is served after the next poll or ``/admin/reload``.
 
     Raises:
         ConfigError: bearer keys required but not set, or a bad prompt template.
@@ -107,7 +110,8 @@ def build_runtime(
         known_classes=settings.freshness.classes,
     )
     resolver = ModelResolver(
-        loader or default_loader(settings, secret_resolver), registry
+        loader or default_loader(settings, secret_resolver),
+        registry or registry_callback(settings),
     )
     audit = AuditLog(settings.path(settings.project.audit_log))
     query_log = JsonlLog(settings.path(cfg.query_log or state_dir / "query_log.jsonl"))

@@ -1,0 +1,1 @@
+"""Promotion gates: the evaluation gate, approval and the reports behind them."""
