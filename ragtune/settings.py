@@ -19,14 +19,27 @@ from pydantic import Field, ValidationError
 
 from ragtune.errors import ConfigError
 from ragtune.schema import StrictModel
+from ragtune.tasks.backends.config import BackendConfig
+from ragtune.tasks.dataset.config import DatasetConfig
+from ragtune.tasks.decision.config import DecisionConfig
 from ragtune.tasks.embedding.config import EmbeddingConfig
 from ragtune.tasks.estimate.config import EstimatorConfig
+from ragtune.tasks.evaluation.config import EvaluationConfig
 from ragtune.tasks.freshness.config import FreshnessConfig
+from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.ingest.config import DataConfig
+from ragtune.tasks.monitoring.config import DriftConfig
+from ragtune.tasks.operations.config import DeploymentConfig, OperationsConfig
+from ragtune.tasks.privacy.config import PrivacyConfig
+from ragtune.tasks.promotion.config import PromotionConfig
+from ragtune.tasks.registry.config import RegistryConfig
+from ragtune.tasks.retrain.config import RetrainConfig
+from ragtune.tasks.serving.config import ServingConfig
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.validation.config import ValidationConfig
 from ragtune.tasks.versioning.config import DvcConfig
+from ragtune.tasks.watch.config import WatchConfig
 
 ENV_PREFIX = "RAGTUNE_"
 PARAMS_ENV = "RAGTUNE_PARAMS"
@@ -57,6 +70,20 @@ class Settings(StrictModel):
     dvc: DvcConfig = DvcConfig()
     training: QLoRAConfig = QLoRAConfig()
     estimate: EstimatorConfig = EstimatorConfig()
+    decision: DecisionConfig = DecisionConfig()
+    serving: ServingConfig = ServingConfig()
+    generation: GenerationConfig = GenerationConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    dataset: DatasetConfig = DatasetConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    backends: BackendConfig = BackendConfig()
+    registry: RegistryConfig = RegistryConfig()
+    drift: DriftConfig = DriftConfig()
+    watch: WatchConfig = WatchConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    schedules: DeploymentConfig = DeploymentConfig()
+    operations: OperationsConfig = OperationsConfig()
 
     def path(self, value: Path | str) -> Path:
         """Resolve a configured path against the params.yaml folder."""

@@ -1,0 +1,109 @@
+"""trigger-router: the one place an automation's event becomes runs.
+
+Automations created by ``ragtune deploy`` run this flow with the event's name,
+id, time and payload. Steps:
+1. context: live index classes, latest decision record, retrain history;
+2. decide: the pure rule for the event (``ragtune.tasks.operations.triggers``);
+3. audit: the decision, with the event that caused it, in the audit log;
+4. act: start each run (refresh per class, retrain, a deadline check later)
+   and emit ``ragtune.retrain.requested`` for retrains;
+5. artifact: ``trigger-decision`` (markdown) in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.deployments import run_deployment
+
+from ragtune import events
+from ragtune.audit import AuditLog
+from ragtune.flows._wiring import emit
+from ragtune.settings import load_settings
+from ragtune.tasks.operations.context import build_context
+from ragtune.tasks.operations.triggers import (
+    Action,
+    TriggerDecision,
+    TriggerEvent,
+    decide,
+)
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    name = str(flow_run.parameters.get("event_name") or "event")
+    return f"trigger-{name.removeprefix('ragtune.').replace('.', '-')}"
+
+
+@flow(name="trigger-router", flow_run_name=_run_name, log_prints=False)
+def trigger_router(
+    event_name: str,
+    payload: dict[str, Any] | None = None,
+    event_id: str | None = None,
+    occurred: str | None = None,
+    params_path: str | None = None,
+) -> dict[str, Any]:
+    """Decide, audit and act on one event; returns the decision JSON."""
+    settings = load_settings(params_path)
+    now = datetime.now(UTC)
+    event = TriggerEvent(
+        name=event_name,
+        occurred=datetime.fromisoformat(occurred) if occurred else now,
+        payload=payload or {},
+        event_id=event_id,
+    )
+    decision = decide(event, build_context(settings, now))
+    AuditLog(settings.path(settings.project.audit_log)).append(
+        "trigger.decided",
+        actor="trigger-router",
+        trigger_event={
+            "name": event.name,
+            "id": event_id,
+            "payload": dict(event.payload),
+        },
+        **decision.to_json(),
+    )
+    runs = [_act(action, params_path) for action in decision.actions]
+    _artifact(decision, runs)
+    return {**decision.to_json(), "runs": runs}
+
+
+def _act(action: Action, params_path: str | None) -> str:
+    """Start the run without waiting; the deployment's worker picks it up."""
+    parameters = dict(action.parameters)
+    if params_path:
+        parameters["params_path"] = params_path
+    run = run_deployment(
+        action.deployment,
+        parameters=parameters,
+        scheduled_time=action.scheduled_for,
+        timeout=0,
+        as_subflow=False,
+    )
+    get_run_logger().info("%s: started %s (%s)", action.kind, run.name, action.reason)
+    if action.kind == "retrain":
+        emit(
+            events.RETRAIN_REQUESTED,
+            "model",
+            "retrain",
+            {"reason": action.parameters.get("reason"), "why": action.reason},
+        )
+    return str(run.name)
+
+
+def _artifact(decision: TriggerDecision, runs: list[str]) -> None:
+    lines = [f"# Trigger decision for `{decision.event}`", ""]
+    lines += [f"- {r}" for r in decision.reasons]
+    lines += ["", "| action | deployment | when | run |", "|---|---|---|---|"]
+    for action, run in zip(decision.actions, runs, strict=True):
+        when = action.scheduled_for.isoformat() if action.scheduled_for else "now"
+        lines.append(f"| {action.kind} | {action.deployment} | {when} | {run} |")
+    create_markdown_artifact(
+        key="trigger-decision",
+        markdown="\n".join(lines),
+        description="Which runs an event started, and why",
+    )
