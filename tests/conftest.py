@@ -33,7 +33,7 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real MiniLM embedder, loaded once per test session (loading costs seconds)."""
+    """The real MiniLM embedder, loaded once per session (loading costs seconds)."""
     from ragtune.tasks.embedding.config import EmbeddingConfig
     from ragtune.tasks.embedding.embedder import build_embedder
 
