@@ -121,6 +121,7 @@ def test_reject_promote_approve_fail_and_rollback(
     registry = ModelRegistry.from_settings(load_settings(params))
     v1 = registry.get(1)
     assert v1.status == "rejected" and registry.champion() is None
+    assert v1.index_tag == tag1  # registered with the index it was evaluated on
     figures = v1.gate_figures["evaluation"]
     assert figures["passed"] is False and figures["n_queries"] == 4
     assert {"base+rag", "fine-tuned", "fine-tuned+rag"} <= set(figures["configs"])

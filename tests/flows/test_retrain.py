@@ -41,21 +41,15 @@ def _retrain_project(root: Path, repo_root: Path, **dataset: object) -> Path:
 def test_retrain_trains_once_then_reuses(
     prefect_harness: None, tmp_path: Path, repo_root: Path
 ) -> None:
-    from ragtune.flows.knowledge_refresh import knowledge_refresh
     from ragtune.flows.retrain import retrain
 
+    # No published index: the candidate is trained but not registered (there is
+    # no base + RAG to evaluate it against); registration and the promotion gates
+    # are covered end to end in test_promotion.py.
     params = _retrain_project(tmp_path, repo_root)
-    refreshed = knowledge_refresh(params_path=str(params))
     first = retrain(params_path=str(params), reason="test")
     assert first["reused"] is False and first["steps"] == 2
-    assert first["registered_version"] == 1  # challenger, tied to the live tag
-    from ragtune.tasks.registry.registry import ModelRegistry
-
-    registry = ModelRegistry.from_settings(load_settings(params))
-    challenger = registry.challenger()
-    assert challenger is not None and challenger.version == 1
-    assert challenger.index_tag == refreshed["tag"]
-    assert challenger.dataset_hash == first["dataset_hash"]
+    assert first["registered_version"] is None
     assert Path(first["adapter_dir"], "adapter_config.json").exists()
     assert Path(first["card"]).exists() and len(first["dataset_hash"]) > 8
 
@@ -63,7 +57,6 @@ def test_retrain_trains_once_then_reuses(
         retrain(params_path=str(params), reason="test")
     again = retrain(params_path=str(params), reason="test", force=True)
     assert again["reused"] is True and again["fingerprint"] == first["fingerprint"]
-    assert again["registered_version"] == 1  # the same run is not registered twice
 
     settings = load_settings(params)
     actions = [
