@@ -7,11 +7,10 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
+from tests._prefect import prefect_harness, read_events  # noqa: F401
 
 # Savings products vs card fraud: both are banking, so the shift is the kind a
 # real assistant sees (a fraud wave), not two unrelated languages.
@@ -109,39 +108,3 @@ def write_feedback(
                 **rating,
             }
             fh.write(json.dumps(record) + "\n")
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-def read_events(
-    name: str, expect: int, resource: str | None = None, timeout_s: float = 60.0
-) -> list:
-    """Events named ``name`` (about ``resource``, if given) as the harness's API
-    stored them; emitting is asynchronous (a websocket), so poll until
-    ``expect`` have arrived."""
-    import time
-
-    from prefect.client.orchestration import get_client
-    from prefect.events.filters import (
-        EventFilter,
-        EventNameFilter,
-        EventResourceFilter,
-    )
-
-    deadline = time.monotonic() + timeout_s
-    with get_client(sync_client=True) as client:
-        while True:
-            wanted = EventFilter(
-                event=EventNameFilter(name=[name]),
-                resource=EventResourceFilter(id=[resource]) if resource else None,
-            )
-            page = client.read_events(filter=wanted, limit=50)
-            if len(page.events) >= expect or time.monotonic() > deadline:
-                return page.events
-            time.sleep(0.5)
