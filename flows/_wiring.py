@@ -48,6 +48,14 @@ def rename_run(name: str) -> None:
     get_run_logger().info("flow run renamed %s", name)
 
 
+def prefect_secret(name: str) -> str:
+    """Read a Prefect Secret block: the resolver that domain code receives for keys
+    (domain code never imports Prefect, and keys never live in params.yaml)."""
+    from prefect.blocks.system import Secret
+
+    return str(Secret.load(name).get())
+
+
 def emit(event: str, kind: str, name: str, payload: dict[str, Any]) -> None:
     """Emit a ragtune event to Prefect; the resource id is ``ragtune.<kind>.<name>``."""
     emitted = emit_event(

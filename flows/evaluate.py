@@ -15,17 +15,11 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from ragtune.flows._wiring import step
+from ragtune.flows._wiring import prefect_secret, step
 from ragtune.settings import load_settings
 from ragtune.tasks.evaluation.run import evaluate as run_evaluation
 
 evaluate_task = step(run_evaluation, "run-harness")
-
-
-def _secret(name: str) -> str:
-    from prefect.blocks.system import Secret
-
-    return str(Secret.load(name).get())
 
 
 @flow(name="evaluate", flow_run_name="eval-{split}")
@@ -47,7 +41,7 @@ def evaluate(
         adapter=Path(adapter) if adapter else None,
         eval_path=Path(eval_path) if eval_path else None,
         split=split,
-        secret_resolver=_secret,
+        secret_resolver=prefect_secret,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     state = settings.path(settings.project.state_dir)

@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
-from ragtune.flows._wiring import emit, retrying, step
+from ragtune.flows._wiring import emit, prefect_secret, retrying, step
 from ragtune.flows.promotion import run_gates
 from ragtune.settings import Settings, load_settings
 from ragtune.tasks.backends import get_backend
@@ -50,7 +50,7 @@ def train_task(
     settings: Settings, job: TrainingJob, backend: str | None
 ) -> TrainingResult:
     """Submit through the backend (cost cap first), wait, fetch the adapter."""
-    runner = get_backend(backend, settings, secret_resolver=_secret)
+    runner = get_backend(backend, settings, secret_resolver=prefect_secret)
     handle = runner.submit(job)
     status = runner.wait(handle, timeout_s=settings.retrain.timeout_hours * 3600)
     if status.state != "succeeded":
@@ -60,12 +60,6 @@ def train_task(
             f"training on {runner.name} ended {status.state}: {status.message}"
         )
     return runner.fetch_artifacts(handle, job.output_dir)
-
-
-def _secret(name: str) -> str:
-    from prefect.blocks.system import Secret
-
-    return Secret.load(name).get()
 
 
 def make_job(settings: Settings, build_dir: Path, dataset_hash: str) -> TrainingJob:

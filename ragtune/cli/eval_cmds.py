@@ -12,13 +12,6 @@ from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, err_console,
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
-def prefect_secret(name: str) -> str:
-    """Read a Prefect Secret block (the endpoint key when generation.secret_block)."""
-    from prefect.blocks.system import Secret
-
-    return str(Secret.load(name).get())
-
-
 @app.command("eval")
 def eval_cmd(
     params: Path | None = PARAMS_OPTION,

@@ -30,11 +30,12 @@ def serve(
     output filtering and audit."""
     import uvicorn
 
+    from ragtune.flows._wiring import prefect_secret
     from ragtune.tasks.serving.app import create_app
 
     settings = load(params)
     _configure_logging(log_level)
-    resolver = _prefect_secret if settings.generation.secret_block else None
+    resolver = prefect_secret if settings.generation.secret_block else None
     server_app = create_app(settings, secret_resolver=resolver)
     bind_host = host or settings.serving.host
     bind_port = port or settings.serving.port
@@ -54,10 +55,3 @@ def _configure_logging(level: str) -> None:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("ragtune").setLevel(level.upper())
-
-
-def _prefect_secret(name: str) -> str:
-    """Reads the generation endpoint key from a Prefect Secret block."""
-    from prefect.blocks.system import Secret
-
-    return Secret.load(name).get()
