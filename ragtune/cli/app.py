@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 PARAMS_OPTION = typer.Option(
     None, "--params", "-p", help="params.yaml to use (default: ./params.yaml)."
 )

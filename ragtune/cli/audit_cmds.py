@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import GateFailed
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -18,7 +18,7 @@ app.add_typer(audit_app, name="audit")
 def verify(
     params: Path | None = PARAMS_OPTION,
     log: Path | None = typer.Option(None, "--log", help="Audit log file to check."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Detect any edited, removed or reordered record (exit 1 when the chain breaks)."""
     from ragtune.audit import AuditLog

@@ -8,11 +8,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.cli.common import load_and_validate, reports_dir
 from ragtune.errors import GateFailed
 
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 KB_OPTION = typer.Option(
     None, "--kb", help="Knowledge-base folder (default: data.kb_path)."
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.cli.common import reports_dir
 from ragtune.errors import GateFailed
 
@@ -15,7 +15,6 @@ dataset_app = typer.Typer(
 )
 app.add_typer(dataset_app, name="dataset")
 
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 QUIET_OPTION = typer.Option(False, "--quiet", help="Only errors on the console.")
 
 

@@ -13,10 +13,8 @@ from pathlib import Path
 import typer
 from rich.markdown import Markdown
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import InputError
-
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import ConfigError
 from ragtune.settings import Settings
 from ragtune.tasks.operations.automations import PREFIX, automation_documents
@@ -58,7 +58,7 @@ def deploy(
     write_yaml: Path | None = typer.Option(
         None, "--write-yaml", help="Only render prefect.yaml to this path."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Create work pools, deployments and automations on the Prefect server."""
     settings = load(params)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import InputError
 
 drift_app = typer.Typer(
@@ -28,7 +28,7 @@ def check(
         None, "--at", help="Check as of this time (ISO; default: now)."
     ),
     params: Path | None = PARAMS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the drift detectors once (the drift-monitor flow, unless --dry-run)."""
     settings = load(params)  # fail fast, with exit 2, before Prefect starts

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 
 
 @app.command()
@@ -26,7 +26,7 @@ def estimate(
         False, help="Also compare with the framework's figures."
     ),
     params: Path | None = PARAMS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Memory from first principles, the GPUs that fit, hours and cost per provider."""
     from ragtune.tasks.estimate import check_framework

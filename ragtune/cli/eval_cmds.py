@@ -7,9 +7,15 @@ from pathlib import Path
 import typer
 from rich.markdown import Markdown
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, err_console, load
-
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+from ragtune.cli.app import (
+    JSON_OPTION,
+    PARAMS_OPTION,
+    app,
+    console,
+    emit_json,
+    err_console,
+    load,
+)
 
 
 @app.command("eval")

@@ -8,10 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import InputError
 
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 index_app = typer.Typer(help="Published index versions.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 

@@ -9,9 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 model_app = typer.Typer(
     help="Registered model versions: history and rollback.", no_args_is_help=True
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ragtune.cli.app import PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 
 BACKENDS = ("local", "prefect", "modal", "runpod")
 
@@ -19,7 +19,7 @@ def retrain(
     reason: str = typer.Option("manual", help="Why: recorded in the audit log."),
     force: bool = typer.Option(False, "--force", help="Ignore the cooldown."),
     params: Path | None = PARAMS_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Build the SFT set, run its gates, check the cost cap, train a candidate."""
     from ragtune.flows.retrain import retrain as retrain_flow
