@@ -119,6 +119,7 @@ def _announce(
                 for f in change.files
             ],
             "score": change.score,
+            "significant": change.score >= threshold,
             "data_hash": version.data_hash,
             "tracked_by": version.tracked_by,
         }

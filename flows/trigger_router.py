@@ -6,17 +6,21 @@ id, time and payload. Steps:
 2. decide: the pure rule for the event (``ragtune.tasks.operations.triggers``);
 3. audit: the decision, with the event that caused it, in the audit log;
 4. act: start each run (refresh per class, retrain, a deadline check later)
-   and emit ``ragtune.retrain.requested`` for retrains;
+   and emit ``ragtune.retrain.requested`` for retrains; a retrain the same
+   event asked for starts once its refreshes have finished (bounded by
+   ``operations.refresh_wait_s``), so it is evaluated on the refreshed index;
 5. artifact: ``trigger-decision`` (markdown) in the Prefect UI.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_client, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from ragtune import events
@@ -67,12 +71,43 @@ def trigger_router(
         },
         **decision.to_json(),
     )
-    runs = [_act(action, params_path) for action in decision.actions]
+    runs: list[str] = []
+    refreshes: list[FlowRun] = []
+    for action in decision.actions:
+        if action.kind == "retrain" and refreshes:
+            _wait_finished(refreshes, settings.operations.refresh_wait_s)
+            refreshes = []
+        run = _act(action, params_path)
+        if action.kind == "refresh":
+            refreshes.append(run)
+        runs.append(str(run.name))
     _artifact(decision, runs)
     return {**decision.to_json(), "runs": runs}
 
 
-def _act(action: Action, params_path: str | None) -> str:
+def _wait_finished(runs: list[FlowRun], timeout_s: float) -> None:
+    """Poll until every run is final or ``timeout_s`` passed; log how each ended.
+
+    A failed or late refresh does not cancel the retrain: the change must reach
+    the model by its deadline either way, and the retrain's own gates evaluate
+    it on whatever index is live.
+    """
+    logger = get_run_logger()
+    deadline = time.monotonic() + timeout_s
+    pending = {run.id: run.name for run in runs}
+    with get_client(sync_client=True) as client:
+        while pending and time.monotonic() < deadline:
+            for run_id in list(pending):
+                state = client.read_flow_run(run_id).state
+                if state is not None and state.is_final():
+                    logger.info("refresh %s ended %s", pending.pop(run_id), state.name)
+            if pending:
+                time.sleep(2)
+    for name in pending.values():
+        logger.warning("refresh %s not finished after %ss", name, timeout_s)
+
+
+def _act(action: Action, params_path: str | None) -> FlowRun:
     """Start the run without waiting; the deployment's worker picks it up."""
     parameters = dict(action.parameters)
     if params_path:
@@ -92,7 +127,7 @@ def _act(action: Action, params_path: str | None) -> str:
             "retrain",
             {"reason": action.parameters.get("reason"), "why": action.reason},
         )
-    return str(run.name)
+    return run
 
 
 def _artifact(decision: TriggerDecision, runs: list[str]) -> None:

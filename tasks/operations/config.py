@@ -111,6 +111,13 @@ class OperationsConfig(StrictModel):
     retrain_cost_usd: float = Field(
         25.0, ge=0, description="Budgeted cost of one retrain (GPU hours x price)."
     )
+    refresh_wait_s: int = Field(
+        3600,
+        ge=0,
+        description="How long the trigger router waits for an event's refreshes "
+        "before it starts the retrain the same event asked for, so the candidate is "
+        "trained and evaluated on the refreshed index (0: start it at once).",
+    )
     decisions_dir: Path | None = Field(
         None, description="Decision records (default <state_dir>/decisions)."
     )

@@ -118,8 +118,19 @@ def _retrain(reason: str, why: str) -> Action:
 
 
 def on_source_changed(event: TriggerEvent, ctx: TriggerContext) -> TriggerDecision:
-    """Refresh only the classes the changed documents belong to."""
+    """Refresh only the classes the changed documents belong to.
+
+    A change the watcher marked ``significant`` also comes as
+    ``ragtune.regulatory.updated``, whose rule refreshes at once: refreshing here
+    too would run the same class twice for one change.
+    """
     classes = affected_classes(event, ctx)
+    if event.payload.get("significant"):
+        why = (
+            f"source {event.payload.get('source', '?')} changed significantly: "
+            f"its {events.REGULATORY_UPDATED} event refreshes {classes}"
+        )
+        return _decision(event, [], [why])
     why = f"source {event.payload.get('source', '?')} changed: refresh {classes}"
     return _decision(event, _refresh(classes, why), [why])
 

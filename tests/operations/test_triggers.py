@@ -49,6 +49,20 @@ def test_source_change_payload_class_wins_and_new_docs_default_to_watched() -> N
     assert kinds(new) == [("refresh", "knowledge-refresh/refresh-regulatory")]
 
 
+def test_significant_source_change_leaves_the_refresh_to_the_regulatory_rule() -> None:
+    # the watcher sends both events for one significant change: one refresh only
+    changed = decide(
+        ev(events.SOURCE_CHANGED, source="s", doc_ids=["r"], significant=True), ctx()
+    )
+    assert changed.actions == () and events.REGULATORY_UPDATED in changed.reasons[0]
+    updated = decide(ev(events.REGULATORY_UPDATED, doc_ids=["r"], score=0.8), ctx())
+    assert kinds(updated) == [("refresh", "knowledge-refresh/refresh-regulatory")]
+    minor = decide(
+        ev(events.SOURCE_CHANGED, source="s", doc_ids=["r"], significant=False), ctx()
+    )
+    assert kinds(minor) == [("refresh", "knowledge-refresh/refresh-regulatory")]
+
+
 def test_regulatory_update_without_fine_tuned_knowledge_only_refreshes() -> None:
     d = decide(ev(events.REGULATORY_UPDATED, doc_ids=["r"], score=0.8), ctx())
     assert [a.kind for a in d.actions] == ["refresh"]

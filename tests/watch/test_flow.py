@@ -97,6 +97,7 @@ def test_events_source_changed_twice_regulatory_updated_once(
     payloads = sorted((e.payload for e in changed), key=lambda p: p["score"])
     typo, amendment = payloads
     assert typo["score"] < 0.1 and amendment["score"] > 0.5
+    assert typo["significant"] is False and amendment["significant"] is True
     [file] = amendment["files"]
     assert file["diff"]["lines_added"] == 3 and file["status"] == "modified"
     assert file["content_hash"] == passes[1]["changed"][0]["files"][0]["new_sha256"]
