@@ -44,6 +44,7 @@ from ragtune.tasks.privacy.losses import (
     mean_losses,
     read_records,
     reference_model,
+    scorable,
     score_records,
 )
 from ragtune.tasks.privacy.probe import ProbeResult, probe_pii
@@ -188,12 +189,17 @@ def run_privacy_gate(
         model_name: names the candidate in the report.
 
     Raises:
-        InputError: no ordinary members or no non-members to attack with.
+        InputError: no ordinary members or no non-members to attack with (records
+            without an assistant token within ``max_seq_len`` are skipped).
     """
-    ordinary, canaries = split_canaries(members)
+    # Records the trainer dropped (no answer token within max_seq_len) were never
+    # learnt from: leave them out of every check, as training left them out.
+    trained = scorable(members, tokenizer, max_seq_len)
+    ordinary, canaries = split_canaries(trained)
     held_out, stray = split_canaries(non_members)
     if stray:
         raise InputError("held-out records contain canaries: they are not held out")
+    held_out = scorable(held_out, tokenizer, max_seq_len)
     if not ordinary or not held_out:
         raise InputError(
             f"the privacy gate needs training members and held-out non-members "
@@ -208,7 +214,7 @@ def run_privacy_gate(
     probe = None
     if cfg.probe.records:
         probe = probe_pii(
-            candidate, tokenizer, members, cfg.probe, cfg.seed, max_seq_len,
+            candidate, tokenizer, trained, cfg.probe, cfg.seed, max_seq_len,
             cfg.batch_size,
         )  # fmt: skip
     results = (

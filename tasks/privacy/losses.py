@@ -4,7 +4,8 @@ Only the assistant's tokens are scored, exactly the tokens training put a loss o
 so a member's score reflects what the model was taught to say about it and not
 the prompt it shares with every other record. Records are tokenised and batched
 with the training code itself (chat template, label mask, padding), so the gate
-scores precisely what the trainer saw.
+scores precisely what the trainer saw, and skips what the trainer dropped: a
+record cut at ``max_seq_len`` before its answer begins.
 """
 
 from __future__ import annotations
@@ -64,24 +65,46 @@ def assistant_text(record: Record) -> str:
     )
 
 
+def _encode(
+    records: Sequence[Record], tokenizer: PreTrainedTokenizerBase, max_seq_len: int
+) -> tuple[list[int], list[Example]]:
+    """Positions of the records that keep assistant tokens within ``max_seq_len``,
+    and their rows.
+
+    A record cut inside its prompt has no token the trainer put a loss on, so the
+    trainer dropped it (``training.data.encode_records``): it was never learnt
+    from and says nothing about membership. It is skipped here too, and logged.
+    """
+    kept: list[int] = []
+    examples: list[Example] = []
+    for i, record in enumerate(records):
+        example = encode_chat(record["messages"], tokenizer, max_seq_len)
+        if example.targets:
+            kept.append(i)
+            examples.append(example)
+    if len(kept) < len(records):
+        log.warning(
+            "%s of %s records have no assistant tokens within max_seq_len=%s "
+            "(the trainer dropped them too): skipped",
+            len(records) - len(kept),
+            len(records),
+            max_seq_len,
+        )
+    return kept, examples
+
+
+def scorable(
+    records: Sequence[Record], tokenizer: PreTrainedTokenizerBase, max_seq_len: int
+) -> list[Record]:
+    """The records with assistant tokens within ``max_seq_len``, in order."""
+    return [records[i] for i in _encode(records, tokenizer, max_seq_len)[0]]
+
+
 def encode_records(
     records: Sequence[Record], tokenizer: PreTrainedTokenizerBase, max_seq_len: int
 ) -> list[Example]:
-    """Token rows for ``records``; a record with no assistant token left is an error.
-
-    Raises:
-        InputError: a record is cut at ``max_seq_len`` before its answer begins.
-    """
-    examples = []
-    for i, record in enumerate(records):
-        example = encode_chat(record["messages"], tokenizer, max_seq_len)
-        if example.targets == 0:
-            name = record.get("id", f"#{i}")
-            raise InputError(
-                f"record {name}: no assistant tokens within max_seq_len={max_seq_len}"
-            )
-        examples.append(example)
-    return examples
+    """Token rows for the records that keep assistant tokens (see ``scorable``)."""
+    return _encode(records, tokenizer, max_seq_len)[1]
 
 
 def _pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -138,8 +161,23 @@ def score_records(
     max_seq_len: int,
     batch_size: int = 16,
 ) -> list[np.ndarray]:
-    """Assistant-token log-probs of ``records`` under ``model`` (see token_logprobs)."""
-    examples = encode_records(records, tokenizer, max_seq_len)
+    """Assistant-token log-probs of ``records`` under ``model``, one array per
+    record in order (see token_logprobs).
+
+    Callers pair the arrays with their records, so a record without assistant
+    tokens cannot just be left out here: filter with ``scorable`` first.
+
+    Raises:
+        InputError: a record has no assistant token within ``max_seq_len``.
+    """
+    kept, examples = _encode(records, tokenizer, max_seq_len)
+    if len(kept) < len(records):
+        first = next(i for i, k in enumerate([*kept, -1]) if i != k)
+        name = records[first].get("id", f"#{first}")
+        raise InputError(
+            f"record {name}: no assistant tokens within max_seq_len={max_seq_len}; "
+            "filter the records with scorable() first"
+        )
     return token_logprobs(model, examples, _pad_id(tokenizer), batch_size)
 
 

@@ -22,7 +22,12 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from ragtune.tasks.privacy.config import ProbeConfig
-from ragtune.tasks.privacy.losses import Record, assistant_text, encode_records
+from ragtune.tasks.privacy.losses import (
+    Record,
+    assistant_text,
+    encode_records,
+    scorable,
+)
 from ragtune.tasks.privacy.pii import scan
 from ragtune.tasks.training.data import IGNORE_INDEX
 
@@ -147,7 +152,8 @@ def probe_pii(
         members: the whole training set: probes are drawn from it, and a string
             counts only if it appears verbatim somewhere in it.
     """
-    probes = select_probes(members, cfg, seed)
+    # a record the trainer dropped has no answer to begin: it cannot be probed
+    probes = select_probes(scorable(members, tokenizer, max_seq_len), cfg, seed)
     if not probes:
         return ProbeResult(0, 0, 0, ())
     corpus = "\n\0\n".join(record_text(r) for r in members)

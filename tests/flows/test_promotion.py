@@ -6,62 +6,21 @@ rollback flow restores the previous adapter and index tag."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from ragtune.audit import AuditLog
 from ragtune.settings import load_settings
-from tests.cli.conftest import make_small_project
+from tests.flows._project import (
+    LENIENT,
+    audit_records,
+    promotion_project,
+    update_params,
+)
 
 pytestmark = pytest.mark.slow
-
-LENIENT = {  # the tiny model cannot really beat RAG: make the bar reachable
-    "margin_over_base_rag": -1.0,
-    "margin_over_champion": -1.0,
-    "latency_p95_tolerance": 100.0,
-    "cost_tolerance": 100.0,
-    "format_tolerance": 1.0,
-    "bootstrap_resamples": 200,
-}
-PRIVACY_OFF = {"max_auc": 1.0, "max_tpr_at_low_fpr": 1.0, "min_samples": 2,
-               "max_members": 8, "max_non_members": 8, "batch_size": 8,
-               "probe": {"records": 0}}  # fmt: skip
-
-
-def _project(root: Path, repo_root: Path) -> Path:
-    params = make_small_project(root, repo_root)
-    for rel in ("data/sft/curated", "data/prompts"):
-        shutil.copytree(repo_root / rel, root / rel)
-    raw = yaml.safe_load(params.read_text())
-    raw["dataset"].update(eval_queries="eval/queries.jsonl")
-    raw["training"].update(
-        max_steps=2, batch_size=2, gradient_accumulation_steps=1,
-        max_seq_len=512, save_steps=1, optim="adamw_torch",
-    )  # fmt: skip
-    raw["backends"].update(poll_interval_s=0.5, work_dir="state/backends")
-    raw["retrain"].update(runs_dir="state/retrain")
-    raw["generation"].update(max_new_tokens=8)
-    raw["evaluation"].update(bootstrap_resamples=200)
-    raw["promotion"].update(eval_limit=4, bootstrap_resamples=200)
-    raw["privacy"].update(PRIVACY_OFF)
-    params.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return params
-
-
-def _update(params: Path, section: str, **values: object) -> None:
-    raw = yaml.safe_load(params.read_text())
-    raw[section].update(values)
-    params.write_text(yaml.safe_dump(raw, sort_keys=False))
-
-
-def _audit(params: Path) -> list[dict]:
-    settings = load_settings(params)
-    return AuditLog(settings.path(settings.project.audit_log)).records()
 
 
 def _resume_when_paused(answer: dict, found: list) -> threading.Thread:
@@ -109,7 +68,7 @@ def test_reject_promote_approve_fail_and_rollback(
     from ragtune.tasks.registry.registry import ModelRegistry
     from ragtune.tasks.registry.transaction import TransitionFailed, live_tag
 
-    params = _project(tmp_path, repo_root)
+    params = promotion_project(tmp_path, repo_root)
     tag1 = knowledge_refresh(params_path=str(params))["tag"]
 
     # 1. default bar: the 2-step adapter is no better than base + RAG
@@ -125,17 +84,17 @@ def test_reject_promote_approve_fail_and_rollback(
     figures = v1.gate_figures["evaluation"]
     assert figures["passed"] is False and figures["n_queries"] == 4
     assert {"base+rag", "fine-tuned", "fine-tuned+rag"} <= set(figures["configs"])
-    [entry] = [r for r in _audit(params) if r["action"] == "model.rejected"]
+    [entry] = [r for r in audit_records(params) if r["action"] == "model.rejected"]
     assert entry["details"]["gate"] == "evaluation"
     assert "vs base+rag" in entry["details"]["reason"]
 
     # 2. lenient bar, auto-approve: promoted, and the audit says nobody looked
-    _update(params, "promotion", auto_approve=True, **LENIENT)
-    _update(params, "training", seed=14)  # another fingerprint: a new candidate
+    update_params(params, "promotion", auto_approve=True, **LENIENT)
+    update_params(params, "training", seed=14)  # another fingerprint: a new candidate
     second = retrain(params_path=str(params), reason="test", force=True)
     assert second["promotion"]["status"] == "promoted"
     assert registry.champion().version == 2 and live_tag(*registry.index) == tag1
-    approved = [r for r in _audit(params) if r["action"] == "promotion.approved"]
+    approved = [r for r in audit_records(params) if r["action"] == "promotion.approved"]
     assert approved[-1]["actor"] == "auto-approve"
     assert approved[-1]["details"]["how"] == "auto"
     v2_uri = registry.get(2).adapter_uri
@@ -145,7 +104,7 @@ def test_reject_promote_approve_fail_and_rollback(
     doc.write_text(doc.read_text() + "\n\nAPR includes arrangement fees.\n")
     tag2 = knowledge_refresh(params_path=str(params))["tag"]
     assert tag2 != tag1
-    _update(params, "promotion", auto_approve=False, approval_timeout_s=600)
+    update_params(params, "promotion", auto_approve=False, approval_timeout_s=600)
     found: list = []
     answer = {"approve": True, "reason": "looks right", "approver": "dana"}
     thread = _resume_when_paused(answer, found)
@@ -179,5 +138,5 @@ def test_reject_promote_approve_fail_and_rollback(
     champion = registry.champion()
     assert champion.version == 2 and champion.adapter_uri == v2_uri
     assert live_tag(*registry.index) == tag1
-    last = _audit(params)[-1]
+    last = audit_records(params)[-1]
     assert last["actor"] == "erin" and last["details"]["to_version"] == 2

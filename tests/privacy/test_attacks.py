@@ -29,11 +29,13 @@ from ragtune.tasks.privacy.canaries import (
     rank_of,
     split_canaries,
 )
-from ragtune.tasks.privacy.config import ProbeConfig
+from ragtune.tasks.privacy.config import PrivacyConfig, ProbeConfig
+from ragtune.tasks.privacy.gate import run_privacy_gate
 from ragtune.tasks.privacy.losses import (
     encode_records,
     mean_losses,
     reference_model,
+    scorable,
     score_records,
 )
 from ragtune.tasks.privacy.probe import select_probes
@@ -202,10 +204,50 @@ def test_batching_and_padding_do_not_change_scores(tiny):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_records_whose_answer_is_cut_off_are_refused(tiny):
+def cut_off(i: int) -> dict:
+    """A record whose prompt alone fills max_seq_len=64: no answer token is left."""
+    record = chat(i, "An answer that never fits.")
+    record["messages"][0]["content"] = f"Question {i}, " + "long context " * 8
+    return record
+
+
+def test_records_cut_before_their_answer_are_skipped_like_the_trainer_skips_them(
+    tiny,
+):
+    from ragtune.tasks.training import data as training_data
+
     _, tok = tiny
-    with pytest.raises(InputError, match="r0: no assistant tokens"):
-        encode_records([chat(0, "answer")], tok, max_seq_len=8)
+    records = [chat(0, "answer"), cut_off(1), chat(2, "another answer")]
+    trained = training_data.encode_records(
+        [r["messages"] for r in records], tok, max_seq_len=64
+    )
+    assert trained.dropped == 1  # the trainer never learnt from r1
+    assert [r["id"] for r in scorable(records, tok, 64)] == ["r0", "r2"]
+    assert encode_records(records, tok, 64) == trained.examples
+    # score_records pairs its arrays with the records it was given: it refuses
+    # rather than silently shifting every score after r1 by one
+    with pytest.raises(InputError, match=r"r1: no assistant tokens.*scorable"):
+        score_records(tiny[0], tok, records, 64)
+
+
+def test_gate_leaves_cut_off_records_out_of_every_check(tiny):
+    model, tok = tiny
+    members = [chat(i, f"Member answer {i}.") for i in range(6)]
+    held_out = [chat(10 + i, f"Held-out answer {i}.") for i in range(6)]
+    cfg = PrivacyConfig(min_samples=1, probe=ProbeConfig(records=20, max_new_tokens=4))
+
+    def gate(extra_members: list, extra_held_out: list):  # noqa: ANN202
+        return run_privacy_gate(
+            model, tok, members + extra_members, held_out + extra_held_out, cfg,
+            reference=model, max_seq_len=64,
+        )  # fmt: skip
+
+    with_cut = gate([cut_off(7), cut_off(8)], [cut_off(17)])
+    without = gate([], [])
+    ratio = with_cut.attacks[0]
+    assert (ratio.members, ratio.non_members) == (6, 6)
+    assert with_cut.get("pii_extraction").measured["probed"] == 6
+    assert with_cut.attacks == without.attacks  # the same figures, record for record
 
 
 def test_reference_needs_an_adapter_or_a_model(tiny):
