@@ -9,9 +9,7 @@ here through fixtures, never by import.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,6 +19,7 @@ from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.ingest.models import Document
 from ragtune.tasks.registry.config import RegistryConfig
+from tests._registry import make_candidate
 
 TABLE = "chunks"
 INDEX_CFG = IndexConfig(smoke_sample=3, smoke_top_k=3)
@@ -80,34 +79,6 @@ def templates(tmp_path_factory) -> SimpleNamespace:
     changed = {**CORPUS, "pricing/motor.md": CORPUS["pricing/motor.md"] + " Now 450."}
     second = _publish(store, changed, "kb-2")
     return SimpleNamespace(root=root, tags=(first, second))
-
-
-def make_candidate(root: Path, name: str, data_hash: str = "sft-1", loss: float = 1.0):  # noqa: ANN201
-    """A TrainingResult and TrainingCard around a small real adapter folder."""
-    from ragtune.tasks.training.card import TrainingCard, write_card
-    from ragtune.tasks.training.entrypoint import TrainingResult
-
-    out = root / name
-    adapter = out / "adapter"
-    adapter.mkdir(parents=True)
-    (adapter / "adapter_config.json").write_text(json.dumps({"r": 8, "name": name}))
-    (adapter / "adapter_model.safetensors").write_bytes(name.encode() * 64)
-    card = TrainingCard(
-        run_name=name, base_model="tiny-llama", revision="abc123",
-        dataset_hash=data_hash, data={"train": 1200}, hyperparameters={"lora_r": 8},
-        steps=10, resumed_from_step=None, tokens_seen=5000, final_loss=loss,
-        eval_loss=loss + 0.1, loss_curve=[loss + 1, loss], eval_curve=[],
-        hardware={"device": "cpu"}, wall_time_s=3.0, device_hours=0.001,
-        price_per_hour_usd=0.1, cost_usd=0.0001,
-    )  # fmt: skip
-    card_path, _ = write_card(card, out)
-    result = TrainingResult(
-        adapter_dir=adapter, tokenizer_dir=adapter, card_path=card_path,
-        final_loss=loss, eval_loss=loss + 0.1, steps=10, wall_time_s=3.0,
-        tokens_seen=5000, hardware={"device": "cpu"}, mlflow_run_id=f"run-{name}",
-        fingerprint=hashlib.sha256(name.encode()).hexdigest()[:16],
-    )  # fmt: skip
-    return result, card
 
 
 @pytest.fixture

@@ -346,6 +346,26 @@ def echo(serve_root: Path, embedder, echo_upstream: str) -> Iterator[Server]:  #
         server.stop()
 
 
+def lora_adapter(folder: Path, seed: int = 5) -> Path:
+    """A saved LoRA adapter for the config-built tiny model, with non-zero B
+    matrices drawn from ``seed`` (peft starts B at zero, which would leave the
+    adapted model identical to the base): each seed answers differently."""
+    import torch
+
+    from ragtune.tasks.training.config import QLoRAConfig
+    from ragtune.tasks.training.factories import load_base_model, prepare_for_qlora
+
+    training = QLoRAConfig(load_in_4bit=False, lora_r=4, lora_alpha=8, seed=13)
+    model = prepare_for_qlora(load_base_model(training, device="cpu"), training)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
+    model.save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def serving_kit():  # noqa: ANN201
     """Constants and helpers for test modules."""
@@ -357,8 +377,11 @@ def serving_kit():  # noqa: ANN201
         EMAIL=EMAIL,
         KEYS=ECHO_KEYS.split(","),
         DOCUMENTS=DOCUMENTS,
+        Server=Server,
         chat_body=chat_body,
         write_params=write_params,
         publish_documents=publish_documents,
         free_port=free_port,
+        wait_model_loaded=wait_model_loaded,
+        lora_adapter=lora_adapter,
     )

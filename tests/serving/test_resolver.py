@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from ragtune.settings import Settings
 from ragtune.tasks.generation.base import GenerationParams, Message
@@ -16,25 +15,11 @@ from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.serving.resolver import Champion, ModelResolver
 from ragtune.tasks.serving.runtime import Poller, build_runtime, default_loader
 from ragtune.tasks.training.config import QLoRAConfig
-from ragtune.tasks.training.factories import load_base_model, prepare_for_qlora
 
 TRAINING = QLoRAConfig(load_in_4bit=False, lora_r=4, lora_alpha=8, seed=13)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPT = [Message("user", "What is the complaint deadline?")]
 GREEDY = GenerationParams(max_new_tokens=12, temperature=0.0)
-
-
-def _adapter(folder: Path) -> Path:
-    """A saved LoRA adapter with non-zero B matrices (peft starts B at zero, which
-    would leave the adapted model identical to the base)."""
-    model = prepare_for_qlora(load_base_model(TRAINING, device="cpu"), TRAINING)
-    gen = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
-    model.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +28,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="module")
-def adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _adapter(tmp_path_factory.mktemp("champion") / "answerer-v3")
+def adapter(tmp_path_factory: pytest.TempPathFactory, serving_kit) -> Path:  # noqa: ANN001
+    return serving_kit.lora_adapter(tmp_path_factory.mktemp("champion") / "answerer-v3")
 
 
 def test_base_model_until_a_champion_then_the_champion(settings, adapter) -> None:  # noqa: ANN001
