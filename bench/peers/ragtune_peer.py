@@ -1,16 +1,17 @@
-"""ragtune's incremental store (``IndexStore.refresh``) as a benchmark peer.
+"""ragtune's incremental store as a benchmark peer, called as the flow calls it.
 
-Two ways of calling it:
-
-* ``ragtune``: as ``flows/knowledge_refresh.py`` does, every document chunked and
-  the whole manifest handed to ``refresh``. The issue's targets are judged on it.
-* ``ragtune-scoped``: documents whose content hash the index already holds are
-  not chunked at all; only added and changed documents are, and ``refresh`` gets
-  ``scope`` = added, changed and removed ids. Same store, same result, less work
-  per refresh: what the flow could do.
+``ragtune`` runs the same three calls as ``flows/knowledge_refresh.py``:
+``plan_refresh`` against the live document hashes (documents whose hash the live
+index already holds are never chunked), ``chunk_corpus`` on the rest, and
+``IndexStore.refresh`` with the plan's scope. ``ragtune-full`` hands every chunk
+of every document to ``refresh`` instead, as the flow did before it planned:
+the store still embeds only what changed, but the refresh costs a chunking pass
+over the whole corpus.
 
 Only the refresh is measured: the publish gate (row count, self-retrieval smoke
 test, eval recall) has no counterpart in the peers and embeds queries of its own.
+A published index is what the flow diffs against, so each refresh here is
+followed by the same ``publish`` (tag and live pointer) outside the timer.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.peers.base import ChunkKey, Issue, TimedEmbedder, chunk_documents
+from bench.peers.base import (
+    BENCH_DATA_HASH,
+    UNCLASSIFIED,
+    ChunkKey,
+    Issue,
+    TimedEmbedder,
+)
+from ragtune.tasks.index.checks import row_count_check
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
+from ragtune.tasks.index.corpus import chunk_corpus, plan_refresh
+from ragtune.tasks.index.publish import publish
 from ragtune.tasks.index.store import IndexStore, RefreshStats
-from ragtune.tasks.index.tables import read_documents
 from ragtune.tasks.ingest.models import Document
 
 
@@ -35,23 +44,25 @@ class RagtunePeer:
         embedder: TimedEmbedder,
         chunking: ChunkingConfig,
         *,
-        scoped: bool = False,
+        planned: bool = True,
         index: IndexConfig | None = None,
     ) -> None:
-        self.name = "ragtune-scoped" if scoped else "ragtune"
-        self.scoped = scoped
+        self.name = "ragtune" if planned else "ragtune-full"
+        self.planned = planned
         self.chunking = chunking
         self.store = IndexStore(
             str(Path(workdir) / "index"), "chunks", embedder, cfg=index, cache=True
         )
 
     def refresh(self, documents: Sequence[Document]) -> dict[str, Any]:
-        if self.scoped:
-            stats = self._refresh_scoped(documents)
+        labels = {d.doc_id: d.category or UNCLASSIFIED for d in documents}
+        if self.planned:
+            stats = self._refresh_planned(documents, labels)
         else:
-            chunks = chunk_documents(documents, self.chunking)
-            hashes = {d.doc_id: d.content_hash for d in documents}
-            stats = self.store.refresh(chunks, hashes)
+            chunks, hashes = chunk_corpus(
+                documents, labels, self.chunking, BENCH_DATA_HASH
+            )
+            stats = self.store.refresh(chunks, hashes, data_hash=BENCH_DATA_HASH)
         return {
             "added": len(stats.added),
             "changed": len(stats.changed),
@@ -63,16 +74,25 @@ class RagtunePeer:
             "version_after": stats.version_after,
         }
 
-    def _refresh_scoped(self, documents: Sequence[Document]) -> RefreshStats:
-        table = self.store.documents_table()
-        indexed = {} if table is None else read_documents(table)
-        todo = [d for d in documents if indexed.get(d.doc_id) != d.content_hash]
-        removed = set(indexed) - {d.doc_id for d in documents}
-        return self.store.refresh(
-            chunk_documents(todo, self.chunking),
-            {d.doc_id: d.content_hash for d in todo},
-            scope={d.doc_id for d in todo} | removed,
+    def _refresh_planned(
+        self, documents: Sequence[Document], labels: dict[str, str]
+    ) -> RefreshStats:
+        plan = plan_refresh(documents, labels, self.store.live_documents())
+        chunks, hashes = chunk_corpus(
+            plan.documents, labels, self.chunking, BENCH_DATA_HASH
         )
+        return self.store.refresh(
+            chunks, hashes, data_hash=BENCH_DATA_HASH, scope=plan.scope
+        )
+
+    def publish(self, expected_rows: int) -> None:
+        """Tag the refreshed version live once its row count matches a full
+        rebuild, as the flow does after its checks (the next refresh diffs
+        against live)."""
+        table = self.store.chunks_table()
+        if table is not None:
+            checks = [row_count_check(table, expected_rows)]
+            publish(self.store, checks, {}, BENCH_DATA_HASH)
 
     def contents(self) -> list[ChunkKey]:
         table = self.store.chunks_table()
@@ -93,7 +113,7 @@ def build(
     return RagtunePeer(workdir, embedder, chunking)
 
 
-def build_scoped(
+def build_full(
     workdir: Path, embedder: TimedEmbedder, chunking: ChunkingConfig
 ) -> RagtunePeer:
-    return RagtunePeer(workdir, embedder, chunking, scoped=True)
+    return RagtunePeer(workdir, embedder, chunking, planned=False)

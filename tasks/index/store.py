@@ -195,7 +195,7 @@ class IndexStore:
         diff = diff_documents(tb.read_documents(base.documents), documents, scope)
         deletable = None if scope is None else set(scope) | set(documents)
         plan = plan_chunks(
-            chunks, tb.read_fingerprints(base.chunks), deletable=deletable
+            chunks, tb.read_fingerprints(base.chunks, deletable), deletable=deletable
         )
         vectors, hits = self._vectors(plan.embed)
         wrote = self._write_chunks(

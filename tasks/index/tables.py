@@ -104,10 +104,26 @@ def chunks_to_arrow(
     return pa.table(columns, schema=schema)
 
 
-def read_fingerprints(table: Table) -> dict[str, tuple]:
-    """``chunk_id -> fingerprint`` of every row, without reading texts or vectors."""
+def read_fingerprints(
+    table: Table, doc_ids: Iterable[str] | None = None
+) -> dict[str, tuple]:
+    """``chunk_id -> fingerprint`` of every row (or of the rows of ``doc_ids``),
+    without reading texts or vectors.
+
+    A scoped refresh only compares the chunks of the documents it speaks for, so
+    it reads only their rows: a small edit costs the same on a large table.
+    """
     cols = ["chunk_id", *FINGERPRINT_COLUMNS]
-    rows = table.to_lance().to_table(columns=cols).to_pydict()
+    if doc_ids is not None:
+        wanted = sorted(set(doc_ids))
+        if not wanted:
+            return {}
+        scan = table.to_lance().to_table(
+            columns=cols, filter=in_filter("doc_id", wanted)
+        )
+    else:
+        scan = table.to_lance().to_table(columns=cols)
+    rows = scan.to_pydict()
     ids = rows.pop("chunk_id")
     return {cid: tuple(vals) for cid, *vals in zip(ids, *rows.values(), strict=True)}
 

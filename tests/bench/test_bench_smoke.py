@@ -25,11 +25,11 @@ def test_ragtune_embeds_the_minimum_and_matches_a_rebuild(
     bench, tiny_embedder, tmp_path
 ):
     report = bench.refresh.run_benchmark(
-        tmp_path, tiny_embedder, chunks=60, systems=["ragtune", "ragtune-scoped"]
+        tmp_path, tiny_embedder, chunks=60, systems=["ragtune", "ragtune-full"]
     )
 
     assert [s["name"] for s in report["scenarios"]] == SCENARIOS
-    assert report["systems"] == ["ragtune", "ragtune-scoped"]
+    assert report["systems"] == ["ragtune", "ragtune-full"]
     steps = {s["name"]: s for s in report["scenarios"]}
     # The corpus generator stops at the first document that reaches the target.
     assert 60 <= report["corpus"]["chunks"] < 75
