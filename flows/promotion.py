@@ -93,15 +93,15 @@ def evaluation_task(
 
 
 @task(name="privacy-gate", cache_policy=NO_CACHE)
-def privacy_task(settings: Settings, adapter: Path, build_dir: Path) -> Any:
+def privacy_task(
+    settings: Settings, adapter: Path, train_path: Path, heldout_path: Path
+) -> Any:
+    """Attack the candidate with the exact set it trained on (canaries included)
+    against held-out records it never saw."""
     from ragtune.tasks.privacy.gate import privacy_gate_for_adapter
 
     return privacy_gate_for_adapter(
-        settings.training,
-        adapter,
-        build_dir / "train.jsonl",
-        build_dir / "eval.jsonl",
-        settings.privacy,
+        settings.training, adapter, train_path, heldout_path, settings.privacy
     )
 
 
@@ -148,10 +148,15 @@ def run_gates(
     settings: Settings,
     version: int,
     adapter: Path,
-    build_dir: Path,
+    train_path: Path,
+    heldout_path: Path,
     gap: KnowledgeGap | None = None,
 ) -> dict[str, Any]:
     """Evaluation and privacy gates, approval, then the promotion transaction.
+
+    ``train_path`` is the set the adapter trained on (canaries planted in it when
+    enabled) and ``heldout_path`` the held-out split: the privacy gate's members
+    and non-members.
 
     Returns:
         The promotion summary (gate figures, approver, outcome).
@@ -168,7 +173,7 @@ def run_gates(
     decisions = evaluation_task(settings, adapter, gap)
     # privacy costs minutes on a real model: only worth it for a contender
     privacy = (
-        privacy_task(settings, adapter, build_dir)
+        privacy_task(settings, adapter, train_path, heldout_path)
         if all(d.passed for d in decisions)
         else None
     )

@@ -5,6 +5,8 @@ Steps (each a Prefect task; domain code lives in ``ragtune.tasks``):
 2. pin data: the knowledge base version and its DVC hash;
 3. build the SFT set (the ``build_sft`` DVC stage's code) and hash it;
 4. dataset gates: size, schema, duplicates, leakage, label quality, coverage, PII;
+   with ``privacy.canaries.enabled``, canaries planted in a copy of the training
+   set, which training and the privacy gate both read;
 5. estimate and cost cap: GPU sizing and price, refused before anything starts;
 6. train on the backend (local, Prefect GPU pool, Modal, RunPod), or reuse the
    candidate already trained for this exact config and data (idempotent);
@@ -62,12 +64,30 @@ def train_task(
     return runner.fetch_artifacts(handle, job.output_dir)
 
 
-def make_job(settings: Settings, build_dir: Path, dataset_hash: str) -> TrainingJob:
-    """The training job for this data and config, placed by its fingerprint."""
+@task(name="plant-canaries", cache_policy=NO_CACHE)
+def plant_task(settings: Settings, build_dir: Path, dataset_hash: str) -> Path:
+    """The training set with the privacy gate's canaries planted, beside the runs
+    (the built set is left as the dataset gates checked it)."""
+    from ragtune.tasks.privacy.canaries import plant_training_file
+
+    cfg = settings.privacy
+    runs = settings.path(settings.retrain.runs_dir)
+    out = runs / "canaries" / dataset_hash[:16] / "train.jsonl"
+    return plant_training_file(build_dir / "train.jsonl", out, cfg.canaries, cfg.seed)
+
+
+def make_job(
+    settings: Settings,
+    build_dir: Path,
+    dataset_hash: str,
+    train_path: Path | None = None,
+) -> TrainingJob:
+    """The training job for this data and config, placed by its fingerprint;
+    ``train_path`` replaces the built training set (canaries planted in it)."""
     runs = settings.path(settings.retrain.runs_dir)
     draft = TrainingJob(
         config=settings.training,
-        train_path=build_dir / "train.jsonl",
+        train_path=train_path or build_dir / "train.jsonl",
         eval_path=build_dir / "eval.jsonl",
         dataset_hash=dataset_hash,
         output_dir=runs,
@@ -142,7 +162,10 @@ def retrain(
                 "dataset gates failed: "
                 + "; ".join(f"{g.name}: {g.reason}" for g in gates.failures)
             )
-        job = make_job(settings, build.out_dir, build.dataset_hash)
+        planted = None
+        if settings.privacy.canaries.enabled:
+            planted = plant_task(settings, build.out_dir, build.dataset_hash)
+        job = make_job(settings, build.out_dir, build.dataset_hash, planted)
         result = policy.existing_result(job)
         reused = result is not None
         if reused:
@@ -166,7 +189,8 @@ def retrain(
                 settings,
                 summary["registered_version"],
                 Path(result.adapter_dir),
-                build.out_dir,
+                job.train_path,
+                build.out_dir / "eval.jsonl",
                 gap,
             )
         return summary

@@ -15,11 +15,14 @@ travel beside it.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from torch import nn
@@ -27,7 +30,7 @@ from transformers import PreTrainedTokenizerBase
 
 from ragtune.errors import InputError
 from ragtune.tasks.privacy.config import CanaryConfig
-from ragtune.tasks.privacy.losses import Record, score_records
+from ragtune.tasks.privacy.losses import Record, read_records, score_records
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,29 @@ def plant_canaries(
             position = int(rng.integers(0, len(planted) + 1))
             planted.insert(position, canary.record(copy=copy))
     return planted
+
+
+def plant_training_file(
+    train_path: Path, out_path: Path, cfg: CanaryConfig, seed: int
+) -> Path:
+    """Write ``train_path`` with ``cfg.count`` canaries planted to ``out_path``.
+
+    The built set stays as the dataset gates checked it and DVC versioned it;
+    training reads the planted copy, and so does the privacy gate, which finds
+    the canaries in it by their ``canary`` field. Same inputs, same bytes, so a
+    rerun fingerprints the same and reuses the trained candidate.
+    """
+    canaries = make_canaries(cfg.count, seed, cfg.digits)
+    planted = plant_canaries(read_records(train_path), canaries, cfg.repeats, seed)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_name(out_path.name + ".partial")
+    partial.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in planted),
+        encoding="utf-8",
+    )
+    os.replace(partial, out_path)  # training never reads a half-written set
+    log.info("planted %s canaries x %s in %s", cfg.count, cfg.repeats, out_path)
+    return out_path
 
 
 def split_canaries(records: Sequence[Record]) -> tuple[list[Record], list[Canary]]:

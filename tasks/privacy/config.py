@@ -21,8 +21,8 @@ class CanaryConfig(StrictModel):
 
     enabled: bool = Field(
         False,
-        description="Plant canaries in the training set and measure their exposure; "
-        "the retrain flow must then plant them (tasks/privacy/canaries.py).",
+        description="Plant canaries in a copy of the training set (the retrain "
+        "flow trains on it) and measure their exposure (tasks/privacy/canaries.py).",
     )
     count: int = Field(4, ge=1, description="Distinct canary secrets planted.")
     repeats: int = Field(

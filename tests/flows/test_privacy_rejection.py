@@ -6,8 +6,10 @@ evaluation gate lets it through, and the privacy thresholds are the shipped
 ones. The flow must then reject it: registry entry rejected with the privacy
 figures, no champion, the live index untouched, an audit record and an event.
 
-``max_seq_len`` cuts one conversation inside its prompt: the trainer drops it,
-and the privacy gate must skip it too rather than fail on it.
+Canaries are on: the flow plants them in the set it trains on, and the gate
+finds them memorised there. ``max_seq_len`` cuts one conversation inside its
+prompt: the trainer drops it, and the privacy gate must skip it too rather
+than fail on it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 MODEL_NAME = "privacy-candidate"  # its own registry name: events are told apart
 MAX_SEQ_LEN = 160  # answers cut short enough to memorise; one record cut entirely
-OVERFIT = {  # ~15 passes over 34 records at a high constant rate, no regularisation
+OVERFIT = {  # ~20 passes over 35 records at a high constant rate, no regularisation
     "max_steps": 100, "batch_size": 8, "max_seq_len": MAX_SEQ_LEN,
     "learning_rate": 2e-3, "lr_scheduler": "constant", "warmup_ratio": 0.0,
     "max_grad_norm": None, "lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0,
@@ -54,7 +56,8 @@ def one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _overfitting_project(root: Path, repo_root: Path) -> Path:
     """The promotion project trained to memorise the 67 concept conversations'
-    first answers (half held out), with the shipped privacy thresholds."""
+    first answers (half held out) and two canaries, with the shipped privacy
+    thresholds (only sample sizes and canary candidates are smaller)."""
     params = promotion_project(root, repo_root)
     concepts = root / "data" / "sft" / "concepts"
     concepts.mkdir()
@@ -67,6 +70,7 @@ def _overfitting_project(root: Path, repo_root: Path) -> Path:
     shipped = yaml.safe_load((repo_root / "params.yaml").read_text())["privacy"]
     shipped.update(max_members=64, max_non_members=64, batch_size=32)
     shipped["probe"].update(records=4, max_new_tokens=16)
+    shipped["canaries"].update(enabled=True, count=2, candidates=255)
     raw["privacy"] = shipped  # thresholds as shipped; only sample sizes shrink
     raw["registry"]["model_name"] = MODEL_NAME
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -118,6 +122,14 @@ def test_over_fitted_candidate_is_rejected_by_the_privacy_gate(
     assert gates["membership_loss_ratio"]["status"] == "fail"
     ratio = next(a for a in privacy["attacks"] if a["attack"] == "loss_ratio")
     assert ratio["auc"] > 0.6 and ratio["tpr_at_fpr"] > 0.05  # the shipped limits
+    # the canaries planted in the training copy were found there and memorised:
+    # far above the ~1.4 bits of a secret never seen (8 bits: ranked first of 256)
+    canaries = sorted(privacy["canaries"], key=lambda c: c["id"])
+    assert [(c["id"], c["candidates"]) for c in canaries] == [
+        ("canary-000", 256),
+        ("canary-001", 256),
+    ]
+    assert all(c["exposure"] > 5.0 for c in canaries), canaries
     # every record the trainer kept was attacked; the one it dropped was skipped
     kept = _trained_records(settings.path(settings.dataset.out_dir))
     assert kept["dropped"] >= 1

@@ -7,6 +7,7 @@ model's own loss however records are batched.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -25,15 +26,17 @@ from ragtune.tasks.privacy.canaries import (
     exposure,
     make_canaries,
     plant_canaries,
+    plant_training_file,
     random_secrets,
     rank_of,
     split_canaries,
 )
-from ragtune.tasks.privacy.config import PrivacyConfig, ProbeConfig
+from ragtune.tasks.privacy.config import CanaryConfig, PrivacyConfig, ProbeConfig
 from ragtune.tasks.privacy.gate import run_privacy_gate
 from ragtune.tasks.privacy.losses import (
     encode_records,
     mean_losses,
+    read_records,
     reference_model,
     scorable,
     score_records,
@@ -157,6 +160,28 @@ def test_planting_adds_copies_and_split_recovers_exactly_the_canaries():
     secret = canaries[0].secret
     texts = [m["content"] for r in planted for m in r["messages"]]
     assert sum(secret in t for t in texts) == 2
+
+
+def test_planted_training_file_is_a_reproducible_copy_the_gate_can_read(tmp_path):
+    built = tmp_path / "build" / "train.jsonl"
+    built.parent.mkdir()
+    built.write_text(
+        "".join(json.dumps(chat(i, f"Answer {i}.")) + "\n" for i in range(8))
+    )
+    original = built.read_bytes()
+    cfg = CanaryConfig(enabled=True, count=2, repeats=3)
+
+    out = plant_training_file(built, tmp_path / "planted" / "train.jsonl", cfg, 13)
+    again = plant_training_file(built, tmp_path / "again.jsonl", cfg, 13)
+
+    assert built.read_bytes() == original  # the built set is not touched
+    assert out.read_bytes() == again.read_bytes()  # same inputs, same bytes
+    ordinary, found = split_canaries(read_records(out))
+    assert ordinary == read_records(built)
+    assert sorted(c.id for c in found) == ["canary-000", "canary-001"]
+    assert found[0] in make_canaries(2, 13)  # what the gate ranks is what was planted
+    assert len(read_records(out)) == 8 + 2 * 3
+    assert not list(out.parent.glob("*.partial"))
 
 
 def test_malformed_canary_field_is_named():
