@@ -45,11 +45,16 @@ def up(
 ) -> None:
     """Start ``prefect server start`` and a worker; stop both with Ctrl-C.
 
-    ``PREFECT_UI_API_URL`` is set so the UI talks to this API on any port.
+    ``PREFECT_UI_API_URL`` is set so the UI talks to this API on any port, and
+    ``PREFECT_UI_URL`` so failure notifications link to the run.
     """
     settings = load(params)
     api = f"http://{host}:{port}/api"
-    env = os.environ | {"PREFECT_UI_API_URL": api, "PREFECT_API_URL": api}
+    env = os.environ | {
+        "PREFECT_UI_API_URL": api,
+        "PREFECT_API_URL": api,
+        "PREFECT_UI_URL": api.removesuffix("/api"),
+    }
     cmd = [_prefect(), "server", "start", "--host", host, "--port", str(port)]
     procs = [subprocess.Popen(cmd, env=env)]
     try:

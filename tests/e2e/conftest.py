@@ -22,7 +22,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``prefect server start``; yield its API URL; stop it afterwards."""
+    """Start ``prefect server start``; yield its API URL; stop it afterwards.
+
+    Its database is ``RAGTUNE_E2E_PREFECT_DB`` when set (a SQLAlchemy URL).
+    """
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -30,7 +33,11 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_API_URL": api,
+        "PREFECT_UI_URL": api.removesuffix("/api"),  # links in notifications
     }
+    database = os.environ.get("RAGTUNE_E2E_PREFECT_DB")
+    if database:  # e.g. .ci/run's Postgres; SQLite in PREFECT_HOME otherwise
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database
     exe = Path(sys.executable).with_name("prefect")
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
