@@ -30,7 +30,7 @@ import lancedb
 
 from bench.corpus import Corpus
 from bench.peers import MODULES, Peer, PeerUnavailable, TimedEmbedder, build_peer
-from bench.peers.base import chunk_documents, chunk_keys, measured
+from bench.peers.base import HashEmbedder, chunk_documents, chunk_keys, measured
 from bench.peers.report import check_targets, environment, markdown, render
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import ChunkingConfig
@@ -249,6 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", action="store_true", help="Markdown table")
     parser.add_argument(
+        "--embedder",
+        choices=("minilm", "hash"),
+        default="minilm",
+        help="minilm (the default embedder) or hash (near-free vectors: measures "
+        "only the non-embedding overhead, e.g. at 20,000 chunks on a CPU)",
+    )
+    parser.add_argument(
         "--no-memory-pass",
         action="store_true",
         help="skip the second, tracemalloc-traced pass (no Python peaks)",
@@ -262,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ragtune.tasks.embedding.config import EmbeddingConfig
     from ragtune.tasks.embedding.embedder import build_embedder
 
-    embedder = build_embedder(EmbeddingConfig())
+    embedder = (
+        HashEmbedder() if args.embedder == "hash" else build_embedder(EmbeddingConfig())
+    )
     with tempfile.TemporaryDirectory(prefix="ragtune-bench-") as tmp:
         report = environment(argv) | run_benchmark(
             args.workdir or Path(tmp),

@@ -1,20 +1,7 @@
-"""Prefect test helpers shared by capability test folders: a module-scoped test
-harness (a fresh API per module, so event counts never see other modules' events)
-and a poller for events, which Prefect stores asynchronously."""
+"""Prefect test helpers shared by capability test folders: a poller for events,
+which Prefect stores asynchronously (the harness is ``tests/conftest.py``'s)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def read_events(

@@ -6,6 +6,7 @@ Capability folders (tests/<capability>/) add their own conftest.py for local fix
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,17 @@ def embedder():
     from ragtune.tasks.embedding.embedder import build_embedder
 
     return build_embedder(EmbeddingConfig())
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test server for every in-process flow test of the session.
+
+    One, not one per folder: Prefect's log and event workers are process-wide,
+    and a second harness after a first one lost events and logs sent to it.
+    Tests tell their runs and events apart by name and resource instead.
+    """
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -22,7 +22,8 @@ def _prefect() -> str:
     return str(Path(sys.executable).with_name("prefect"))
 
 
-def _wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> None:
+def wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> None:
+    """Until ``api/health`` answers 200; ConfigError if the server dies or is late."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -58,7 +59,7 @@ def up(
     cmd = [_prefect(), "server", "start", "--host", host, "--port", str(port)]
     procs = [subprocess.Popen(cmd, env=env)]
     try:
-        _wait_healthy(api, procs[0], timeout=180)
+        wait_healthy(api, procs[0], timeout=180)
         if worker:
             pool = settings.operations.process_pool
             procs.append(

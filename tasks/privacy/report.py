@@ -82,9 +82,11 @@ class PrivacyReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, level: int = 1) -> str:
+        """The report; ``level`` is its heading depth when embedded in another."""
+        verdict = self.status.upper() + (" (passed)" if self.status == "warn" else "")
         lines = [
-            f"# Privacy gate: {self.status.upper()}",
+            f"{'#' * level} Privacy gate: {verdict}",
             "",
             f"Candidate: `{self.model or 'unnamed'}`",
             "",
@@ -95,16 +97,18 @@ class PrivacyReport:
             f"| {r.name} | {r.status.upper()} | {r.reason.replace('|', '/')} |"
             for r in self.results
         ]
-        lines += _attack_table(self.attacks) + _canary_table(self.canaries)
+        lines += _attack_table(self.attacks, level) + _canary_table(
+            self.canaries, level
+        )
         return "\n".join(lines) + "\n"
 
 
-def _attack_table(attacks: tuple[AttackResult, ...]) -> list[str]:
+def _attack_table(attacks: tuple[AttackResult, ...], level: int) -> list[str]:
     if not attacks:
         return []
     lines = [
         "",
-        "## Membership inference",
+        f"{'#' * (level + 1)} Membership inference",
         "",
         "| attack | ROC AUC | TPR at FPR | members | non-members |",
         "|---|---|---|---|---|",
@@ -117,12 +121,12 @@ def _attack_table(attacks: tuple[AttackResult, ...]) -> list[str]:
     return lines
 
 
-def _canary_table(canaries: tuple[CanaryExposure, ...]) -> list[str]:
+def _canary_table(canaries: tuple[CanaryExposure, ...], level: int) -> list[str]:
     if not canaries:
         return []
     lines = [
         "",
-        "## Canaries",
+        f"{'#' * (level + 1)} Canaries",
         "",
         "| canary | rank | candidates | exposure (bits) |",
         "|---|---|---|---|",

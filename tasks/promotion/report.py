@@ -26,8 +26,7 @@ def promotion_markdown(
     for decision in decisions:
         lines += [decision.to_markdown(), ""]
     if privacy is not None:
-        verdict = "PASSED" if privacy.passed else "FAILED"
-        lines += [f"### Privacy gate: {verdict}", privacy.to_markdown()]
+        lines.append(privacy.to_markdown(level=3))
     return "\n".join(lines)
 
 

@@ -130,6 +130,7 @@ def test_a_worker_runs_it_and_the_adapter_comes_back(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.flow_engine import run_flow
+    from prefect.logging.handlers import APILogHandler
 
     from ragtune.flows.train_worker import train_worker
 
@@ -144,6 +145,7 @@ def test_a_worker_runs_it_and_the_adapter_comes_back(
 
     # What a process worker does once it picks the run up from the pool.
     run_flow(train_worker, flow_run=_flow_run(handle.job_id), parameters={"job": job})
+    APILogHandler().flush()  # logs reach the API in batches; send the last one now
     status = backend.status(handle)
     result = backend.fetch_artifacts(handle, tmp_path / "fetched")
     logs = backend.logs(handle)

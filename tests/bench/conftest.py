@@ -8,31 +8,15 @@ folders unimportable under those bare names, as they are for users.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import sys
 import types
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
-
-
-class TinyEmbedder:
-    """Unit vectors from sha256 of the text: instant, and distinct per text."""
-
-    name = "tiny-hash-8"
-    dim = 8
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), np.float32)
-        for i, text in enumerate(texts):
-            seed = list(hashlib.sha256(text.encode()).digest())
-            out[i] = np.random.default_rng(seed).standard_normal(self.dim)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 @pytest.fixture(scope="session")
@@ -50,5 +34,6 @@ def bench() -> SimpleNamespace:
 
 
 @pytest.fixture
-def tiny_embedder() -> TinyEmbedder:
-    return TinyEmbedder()
+def tiny_embedder(bench: SimpleNamespace):  # noqa: ANN201 - bench is not installed
+    """The benchmark's hash embedder, 8 dimensions: instant and distinct per text."""
+    return importlib.import_module("bench.peers.base").HashEmbedder(dim=8)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests._server import shared_api
+
 SMALL_KB = [
     "compliance/complaints-handling-procedure.md",
     "compliance/complaints-response-deadline-amendment-2026.md",
@@ -49,9 +51,15 @@ def small_project(tmp_path: Path, repo_root: Path) -> Path:
 def run_cli(
     *args: str, cwd: Path, timeout: int = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """The real console script in a subprocess, as an operator would run it."""
+    """The real console script in a subprocess, as an operator would run it.
+
+    Its flows run on the session's shared Prefect server (``tests/_server.py``)
+    unless ``env`` names another ``PREFECT_API_URL``.
+    """
     exe = Path(sys.executable).with_name("ragtune")
     base = {"PREFECT_HOME": str(cwd / ".prefect"), "COLUMNS": "200"}
+    if "PREFECT_API_URL" not in (env or {}):
+        base["PREFECT_API_URL"] = shared_api()
     env = os.environ | base | (env or {})
     return subprocess.run(
         [str(exe), *args],

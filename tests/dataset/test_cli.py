@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.cli.conftest import run_cli
 
 from .conftest import REPO, sample_rows, write_jsonl
 
@@ -27,16 +26,7 @@ def _project(root: Path, rows: list[dict]) -> Path:
     return root / "params.yaml"
 
 
-def _run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("ragtune")
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ | {"COLUMNS": "200"} | (env or {}),
-    )
+_run = run_cli
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ All slow: importing the CLI package alone takes 10-20 s here (Great Expectations
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from ragtune.audit import AuditLog
+from tests.cli.conftest import run_cli as cli
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +48,7 @@ GAPS = {
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("ragtune")
-    env = os.environ | {"PREFECT_HOME": str(cwd / ".prefect"), "COLUMNS": "200"}
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
-    )
+    return cli(*args, cwd=cwd, timeout=600)
 
 
 def make_project(root: Path, repo_root: Path, kit) -> Path:  # noqa: ANN001

@@ -76,8 +76,12 @@ def _project(tmp_path: Path, repo_root: Path, webhook: str) -> tuple[Path, Path]
     return params, source
 
 
+_EARLIER: set[str] = set()  # runs other tests left on the shared server
+
+
 def _runs(api: str) -> list[dict]:
-    return httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+    runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+    return [r for r in runs if r["id"] not in _EARLIER]
 
 
 def _wait_for(api: str, prefix: str, timeout: float) -> dict:
@@ -162,6 +166,7 @@ def test_regulatory_change_to_approved_model(
     with capsys.disabled():
         print(f"\n[e2e] prefect server database: {db.split('?')[0]}")  # noqa: T201
     url, notifications = webhook
+    _EARLIER.update(r["id"] for r in _runs(prefect_server))
     params, source = _project(tmp_path, repo_root, url)
     env = {"PREFECT_API_URL": prefect_server}
     deployed = run_cli("deploy", "--json", cwd=tmp_path, env=env)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -39,6 +37,7 @@ from ragtune.tasks.index.store import IndexStore
 from ragtune.tasks.ingest.models import Document
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.factories import load_base_model, prepare_for_qlora
+from tests.cli.conftest import run_cli
 
 CORPUS = {
     "motor-premiums": "# Motor premiums\n\nThe base premium for a compact car is "
@@ -312,17 +311,7 @@ def test_harness_rejects_what_it_cannot_run(eval_dir, prompts):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("ragtune")
-    env = os.environ | {"PREFECT_HOME": str(cwd / ".prefect"), "COLUMNS": "200"}
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, timeout=600)
 
 
 @pytest.mark.slow

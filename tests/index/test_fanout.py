@@ -170,14 +170,6 @@ def test_job_parameters_stay_small_in_prefect() -> None:
 # -- a real Dask fan-out -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.mark.slow
 def test_fanned_out_refresh_equals_single_process(
     kit, embedder, tmp_path, prefect_harness

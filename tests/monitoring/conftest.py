@@ -10,7 +10,7 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests._prefect import prefect_harness, read_events  # noqa: F401
+from tests._prefect import read_events  # noqa: F401
 
 # Savings products vs card fraud: both are banking, so the shift is the kind a
 # real assistant sees (a fraud wave), not two unrelated languages.

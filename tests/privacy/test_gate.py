@@ -242,6 +242,10 @@ def test_untrained_adapter_is_exactly_the_reference():
     assert statuses["pii_extraction"] == "warn"  # probe off
     assert report.passed
     assert "not run: privacy.canaries.enabled is false" in report.to_markdown()
+    # embedded in the promotion report: one heading, at its depth, saying it passed
+    embedded = report.to_markdown(level=3)
+    assert embedded.startswith("### Privacy gate: WARN (passed)\n")
+    assert "\n#### Membership inference\n" in embedded
 
     enabled = quick.model_copy(update={"canaries": CanaryConfig(enabled=True)})
     report = run_privacy_gate(

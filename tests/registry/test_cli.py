@@ -4,10 +4,6 @@ script, on a project whose state folder holds a registry with two promotions."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,17 +11,12 @@ import yaml
 from ragtune.audit import AuditLog
 from ragtune.tasks.index.publish import list_tags
 from ragtune.tasks.registry.models import Lineage
+from tests.cli.conftest import run_cli
 
 pytestmark = pytest.mark.slow  # each command is a fresh process importing MLflow
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("ragtune")
-    env = os.environ | {"COLUMNS": "200", "PREFECT_HOME": str(cwd / ".prefect")}
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-        env=env,
-    )  # fmt: skip
+_cli = run_cli
 
 
 def test_model_list_and_rollback(project, capsys, monkeypatch) -> None:

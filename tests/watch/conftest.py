@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._prefect import prefect_harness, read_events  # noqa: F401
+from tests._prefect import read_events  # noqa: F401
 
 POLICY = "compliance/aml-customer-due-diligence-policy.md"
 
