@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.publish import publish, standard_checks
 from ragtune.tasks.index.store import open_store
 from ragtune.tasks.ingest.models import Document
+from tests._server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = REPO_ROOT / "data" / "prompts"
@@ -64,12 +64,6 @@ DOCUMENTS = {
         "wages, and became a public mutual in 1954.",
     ),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_params(root: Path, name: str, generation: dict, serving: dict) -> Path:
@@ -348,22 +342,12 @@ def echo(serve_root: Path, embedder, echo_upstream: str) -> Iterator[Server]:  #
 
 def lora_adapter(folder: Path, seed: int = 5) -> Path:
     """A saved LoRA adapter for the config-built tiny model, with non-zero B
-    matrices drawn from ``seed`` (peft starts B at zero, which would leave the
-    adapted model identical to the base): each seed answers differently."""
-    import torch
-
+    matrices drawn from ``seed``: each seed answers differently."""
     from ragtune.tasks.training.config import QLoRAConfig
-    from ragtune.tasks.training.factories import load_base_model, prepare_for_qlora
+    from tests.generation.conftest import save_perturbed_adapter
 
     training = QLoRAConfig(load_in_4bit=False, lora_r=4, lora_alpha=8, seed=13)
-    model = prepare_for_qlora(load_base_model(training, device="cpu"), training)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
-    model.save_pretrained(folder)
-    return folder
+    return save_perturbed_adapter(training, folder, seed)
 
 
 @pytest.fixture(scope="session")
