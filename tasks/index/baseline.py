@@ -17,7 +17,7 @@ from lancedb.table import Table
 
 from ragtune.errors import ConfigError
 from ragtune.tasks.index import tables as tb
-from ragtune.tasks.index.ledger import LiveState, resolve_live
+from ragtune.tasks.index.ledger import LiveResolver, LiveState, resolve_live
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +61,25 @@ def check_embedder(db: DBConnection, name: str, info: tb.EmbedderInfo) -> None:
 
 
 def prepare(
-    db: DBConnection, name: str, info: tb.EmbedderInfo, *, rebuild: bool
+    db: DBConnection,
+    name: str,
+    info: tb.EmbedderInfo,
+    *,
+    rebuild: bool,
+    resolver: LiveResolver | None = None,
 ) -> Baseline:
     """Open (or create, or rebuild) both tables, aligned with the live version.
 
     A rebuild overwrites the tables with empty new versions (new schema, new
     embedder metadata); LanceDB keeps the old versions and their tags, so readers
     stay on the old live version until the rebuilt one is published.
+    ``resolver``: the store's, so live state read while planning is not read again.
     """
     chunks = tb.open_table(db, name)
     docs = tb.open_table(db, tb.documents_table_name(name))
     before = 0 if chunks is None else chunks.version
-    live = None if chunks is None else resolve_live(db, name, chunks)
+    resolver = resolver or LiveResolver(db, name)
+    live = None if chunks is None else resolver.state(chunks)
     created = rebuild or chunks is None
     if created:
         schema = tb.indexed_schema(info)

@@ -155,7 +155,7 @@ def resolve_vectors(
     Returns:
         ``text_hash -> vector`` for every text, and how many came from the cache.
     """
-    found = cache.get(texts) if cache is not None and read_cache else {}
+    found = cache.get(texts) if texts and cache is not None and read_cache else {}
     hits = len(found)
     missing = [h for h in texts if h not in found]
     for start in range(0, len(missing), batch):

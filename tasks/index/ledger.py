@@ -24,7 +24,7 @@ import pyarrow as pa
 from lancedb.db import DBConnection
 from lancedb.table import Table
 
-from ragtune.tasks.index.tables import ledger_table_name, open_table
+from ragtune.tasks.index.tables import ledger_table_name, open_table, read_documents
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,12 @@ def append_entry(db: DBConnection, table: str, entry: LedgerEntry) -> None:
     ledger.add(pa.Table.from_pylist([row], schema=LEDGER_SCHEMA))
 
 
+def as_stored(entry: LedgerEntry) -> LedgerEntry:
+    """The entry as ``read_entries`` will give it back (metrics through JSON)."""
+    metrics = json.loads(json.dumps(entry.metrics, default=str))
+    return LedgerEntry(**{**entry.__dict__, "metrics": metrics})
+
+
 def entry_for_version(entries: list[LedgerEntry], version: int) -> LedgerEntry | None:
     """The newest entry that put ``version`` live (its documents version is the
     document state that belongs with that chunk version)."""
@@ -121,13 +127,16 @@ class LiveState:
     entry: LedgerEntry | None
 
 
-def resolve_live(db: DBConnection, table: str, chunks: Table) -> LiveState | None:
+def resolve_live(
+    db: DBConnection, table: str, chunks: Table, version: int | None = None
+) -> LiveState | None:
     """Live state from the ``live`` tag plus the newest ledger row for its version.
 
     None before the first publish. ``documents_version`` is None only when the
-    ledger lost its row (then the documents table is used as it is).
+    ledger lost its row (then the documents table is used as it is). ``version``:
+    the live tag's version when the caller has already read it.
     """
-    version = live_version(chunks)
+    version = live_version(chunks) if version is None else version
     if version is None:
         return None
     entry = entry_for_version(read_entries(db, table), version)
@@ -135,6 +144,66 @@ def resolve_live(db: DBConnection, table: str, chunks: Table) -> LiveState | Non
         log.warning("index %s: live version %d has no ledger row", table, version)
     docs = None if entry is None else entry.documents_version
     return LiveState(version=version, documents_version=docs, entry=entry)
+
+
+class LiveResolver:
+    """Live state of one index, and its document hashes, read once per live move.
+
+    A refresh needs both twice: the flow plans against the live document hashes,
+    then the store diffs against them. Reading the ledger and the documents table
+    again cost as much as the rest of a no-change refresh, so the answer is kept
+    while neither the live tag nor the ledger has moved (every publish and rollback
+    moves both; versions are immutable, so nothing else can change the answer).
+    """
+
+    def __init__(self, db: DBConnection, table: str) -> None:
+        self.db, self.table = db, table
+        self._ledger: Table | None = None  # reused: moving it to latest is cheaper
+        self._key: tuple[int | None, int | None] | None = None
+        self._live: LiveState | None = None
+        self._documents: dict[str, str] | None = None
+
+    def state(self, chunks: Table) -> LiveState | None:
+        """``resolve_live``, answered from memory while the key stands."""
+        key = (live_version(chunks), self._ledger_version())
+        if key != self._key:
+            version = key[0]
+            live = None
+            if version is not None:
+                live = resolve_live(self.db, self.table, chunks, version)
+            self._key, self._live, self._documents = key, live, None
+        return self._live
+
+    def moved(self, live: LiveState, documents: dict[str, str] | None) -> None:
+        """Remember the live state a publish just set (and, when the publisher
+        knows them, the document hashes of its documents version), so the next
+        refresh in this process does not read back what was just written."""
+        self._key = (live.version, self._ledger_version())
+        self._live, self._documents = live, documents
+
+    def _ledger_version(self) -> int | None:
+        if self._ledger is None:
+            self._ledger = open_table(self.db, ledger_table_name(self.table))
+            return None if self._ledger is None else self._ledger.version
+        self._ledger.checkout_latest()
+        return self._ledger.version
+
+    def documents(self, live: LiveState | None, docs: Table | None) -> dict[str, str]:
+        """``doc_id -> hash`` at ``live``'s documents version ({} before any).
+
+        ``docs`` is checked out at that version when it has to be read and is at
+        another one (a handle already there stays writable).
+        """
+        if live is None or docs is None or live.documents_version is None:
+            return {}
+        if live is not self._live or self._documents is None:
+            if docs.version != live.documents_version:
+                docs.checkout(live.documents_version)
+            hashes = read_documents(docs)
+            if live is not self._live:
+                return hashes
+            self._documents = hashes
+        return dict(self._documents)
 
 
 def now_utc() -> datetime:

@@ -115,6 +115,7 @@ def publish(
     )
     lg.append_entry(store.db, store.name, entry)
     lg.move_live(chunks, candidate)
+    store.published(lg.LiveState(candidate, docs_version, lg.as_stored(entry)))
     log.info("index %s published version %d as %s", store.name, candidate, tag)
     return _as_tag(entry, live=True)
 

@@ -24,7 +24,7 @@ from lancedb.table import Table
 from ragtune.errors import ConfigError
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index import tables as tb
-from ragtune.tasks.index.baseline import check_embedder, prepare
+from ragtune.tasks.index.baseline import Baseline, check_embedder, prepare
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.diff import (
     DocumentDiff,
@@ -38,7 +38,7 @@ from ragtune.tasks.index.embed_cache import (
     in_filter,
     resolve_vectors,
 )
-from ragtune.tasks.index.ledger import LiveState, resolve_live
+from ragtune.tasks.index.ledger import LiveResolver, LiveState
 from ragtune.tasks.index.maintenance import maintain
 from ragtune.tasks.index.schema import Chunk
 
@@ -118,6 +118,9 @@ class IndexStore:
         self.info = tb.EmbedderInfo(embedder.name, int(embedder.dim))
         self.rebuild = rebuild
         self.db = tb.connect(uri)
+        self._live = LiveResolver(self.db, table)
+        # documents version -> doc hashes this store's last refresh left there
+        self._written: tuple[int, dict[str, str]] | None = None
         self._cache = (
             EmbeddingCache(uri, self.info.name, self.info.dim) if cache else None
         )
@@ -142,7 +145,7 @@ class IndexStore:
     def live(self) -> LiveState | None:
         """The published versions readers see, or None before the first publish."""
         chunks = self.chunks_table()
-        return None if chunks is None else resolve_live(self.db, self.name, chunks)
+        return None if chunks is None else self._live.state(chunks)
 
     def live_documents(self) -> dict[str, str]:
         """``doc_id -> hash`` as readers see it (the live documents version).
@@ -150,11 +153,7 @@ class IndexStore:
         A refresh diffs against this, not the latest version, because an unpublished
         candidate (failed gate, crash) is rolled back at the start of the refresh.
         """
-        live, docs = self.live(), self.documents_table()
-        if live is None or docs is None or live.documents_version is None:
-            return {}
-        docs.checkout(live.documents_version)
-        return tb.read_documents(docs)
+        return self._live.documents(self.live(), self.documents_table())
 
     def candidate(self) -> Table:
         """The latest chunk-table version, pinned: what checks run on and publish
@@ -190,31 +189,43 @@ class IndexStore:
         """
         validate_manifest(chunks, documents)
         self.embedder.reset()
-        base = prepare(self.db, self.name, self.info, rebuild=self.rebuild)
+        base = prepare(
+            self.db, self.name, self.info, rebuild=self.rebuild, resolver=self._live
+        )
         data_hash = data_hash or next((c.data_hash for c in chunks), "")
-        diff = diff_documents(tb.read_documents(base.documents), documents, scope)
-        deletable = None if scope is None else set(scope) | set(documents)
+        indexed = self._indexed_documents(base)
+        diff = diff_documents(indexed, documents, scope)
+        # Scoped: only the refreshed documents' rows are compared; the rows of
+        # removed ones are deleted by doc id without being read.
+        refreshed = None if scope is None else set(documents)
         plan = plan_chunks(
-            chunks, tb.read_fingerprints(base.chunks, deletable), deletable=deletable
+            chunks, tb.read_fingerprints(base.chunks, refreshed), deletable=refreshed
         )
         vectors, hits = self._vectors(plan.embed)
-        wrote = self._write_chunks(
-            base.chunks, plan.embed + plan.restamp, vectors, plan.stale
+        deleted = self._write_chunks(
+            base.chunks,
+            plan.embed + plan.restamp,
+            vectors,
+            plan.stale,
+            [] if scope is None else diff.removed,
         )
         self._write_documents(base.documents, diff, documents, data_hash)
-        actions = maintain(base.chunks, self.cfg) if wrote or base.created else []
+        documents_version = base.documents.version
+        self._written = (documents_version, _apply(indexed, diff, documents))
+        upserted = bool(plan.embed or plan.restamp)
+        actions = maintain(base.chunks, self.cfg) if upserted or base.created else []
         self.rebuild = False
         stats = RefreshStats(
             **diff.__dict__,
             chunks_total=len(chunks),
             chunks_embedded=self.embedder.texts,
             chunks_upserted=len(plan.embed) + len(plan.restamp),
-            chunks_deleted=len(plan.stale),
+            chunks_deleted=deleted or 0,
             chunks_unchanged=plan.unchanged,
             cache_hits=hits,
             version_before=base.version_before,
             version_after=base.chunks.version,
-            documents_version=base.documents.version,
+            documents_version=documents_version,
             live_version=None if base.live is None else base.live.version,
             live_documents_version=(
                 None if base.live is None else base.live.documents_version
@@ -225,6 +236,25 @@ class IndexStore:
         )
         log.info("index refresh %s: %s", self.name, _summary(stats))
         return stats
+
+    def published(self, live: LiveState) -> None:
+        """Called by ``publish`` once ``live`` is the live state: the hashes this
+        store wrote at its documents version need not be read back."""
+        written = self._written
+        known = written[1] if written and written[0] == live.documents_version else None
+        self._live.moved(live, known)
+
+    def _indexed_documents(self, base: Baseline) -> dict[str, str]:
+        """What the documents table holds at the version this refresh builds on:
+        the live hashes (usually already read while planning) once aligned."""
+        aligned = (
+            not base.created
+            and base.live is not None
+            and base.live.documents_version == base.documents.version
+        )
+        if aligned:
+            return self._live.documents(base.live, base.documents)
+        return tb.read_documents(base.documents)
 
     def _vectors(self, chunks: list[Chunk]) -> tuple[dict[str, np.ndarray], int]:
         texts: dict[str, str] = {}
@@ -244,8 +274,11 @@ class IndexStore:
         rows: list[Chunk],
         vectors: dict[str, np.ndarray],
         stale: list[str],
-    ) -> bool:
-        """Upsert new and restamped rows and delete stale ones in one commit."""
+        removed: list[str],
+    ) -> int | None:
+        """Upsert new and restamped rows, and delete stale chunks and every chunk
+        of the removed documents, in one commit. Returns the rows deleted (None:
+        nothing written)."""
         restamped = [c.chunk_id for c in rows if c.content_hash not in vectors]
         stored = tb.read_vectors(table, restamped) if restamped else {}
         matrix = np.zeros((len(rows), self.info.dim), np.float32)
@@ -253,16 +286,28 @@ class IndexStore:
             hit = vectors.get(chunk.content_hash)
             matrix[i] = stored[chunk.chunk_id] if hit is None else hit
         arrow = tb.chunks_to_arrow(rows, matrix, table.schema)
-        where = in_filter("chunk_id", stale) if stale else None
+        gone = [in_filter("chunk_id", stale)] if stale else []
+        gone += [in_filter("doc_id", removed)] if removed else []
+        where = " OR ".join(f"({g})" for g in gone) if gone else None
         return tb.upsert(table, "chunk_id", arrow, where)
 
     @staticmethod
     def _write_documents(
         table: Table, diff: DocumentDiff, documents: Mapping[str, str], data_hash: str
-    ) -> bool:
+    ) -> int | None:
         rows = {d: documents[d] for d in diff.added + diff.changed}
         where = in_filter("doc_id", diff.removed) if diff.removed else None
         return tb.upsert(table, "doc_id", tb.documents_to_arrow(rows, data_hash), where)
+
+
+def _apply(
+    old: Mapping[str, str], diff: DocumentDiff, documents: Mapping[str, str]
+) -> dict[str, str]:
+    """The documents table's content after a refresh wrote ``diff``."""
+    removed = set(diff.removed)
+    new = {d: h for d, h in old.items() if d not in removed}
+    new.update({d: documents[d] for d in diff.added + diff.changed})
+    return new
 
 
 def _summary(stats: RefreshStats) -> str:

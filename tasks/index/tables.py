@@ -163,19 +163,25 @@ def documents_to_arrow(hashes: dict[str, str], data_hash: str) -> pa.Table:
     )
 
 
-def upsert(table: Table, key: str, rows: pa.Table, delete_where: str | None) -> bool:
+def upsert(
+    table: Table, key: str, rows: pa.Table, delete_where: str | None
+) -> int | None:
     """One atomic commit that upserts ``rows`` by ``key`` and deletes target rows
     matching ``delete_where`` that are absent from ``rows``.
 
     Returns:
-        False (and writes no version) when there is nothing to do.
+        How many rows were deleted; None (and no version written) when there was
+        nothing to do.
     """
-    if rows.num_rows == 0 and not delete_where:
-        return False
+    if rows.num_rows == 0:
+        if not delete_where:
+            return None
+        before = table.count_rows()  # from the manifest: no scan
+        table.delete(delete_where)  # a plain delete commits faster than a merge
+        return before - table.count_rows()
     builder = (
         table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all()
     )
     if delete_where:
         builder = builder.when_not_matched_by_source_delete(delete_where)
-    builder.execute(rows)
-    return True
+    return builder.execute(rows).num_deleted_rows

@@ -45,6 +45,43 @@ def test_publish_tags_the_candidate_and_moves_live(kit, index_uri, hash_embedder
     assert again.tag == tag.tag and len(list_tags(index_uri, "chunks")) == 1
 
 
+def test_live_state_is_read_once_per_move_and_follows_other_writers(
+    kit, index_uri, hash_embedder, corpus, monkeypatch
+) -> None:
+    from ragtune.tasks.index import ledger, tables
+
+    reads: list[str] = []
+
+    def counted(real):  # noqa: ANN001, ANN202
+        def read(table):  # noqa: ANN001, ANN202
+            reads.append(table.name)
+            return real(table)
+
+        return read
+
+    monkeypatch.setattr(ledger, "read_documents", counted(ledger.read_documents))
+    monkeypatch.setattr(tables, "read_documents", counted(tables.read_documents))
+    mine = _store(kit, index_uri, hash_embedder)
+    _, first = kit.refresh_publish(mine, corpus)
+    first_docs = kit.manifest(corpus)[1]
+    reads.clear()
+    # after its own publish: the plan and a no-change refresh read nothing back
+    assert mine.live_documents() == first_docs
+    assert mine.refresh(*kit.manifest(corpus)).needs_publish is False
+    assert reads == []
+
+    # another writer publishes an edit: the next read sees it
+    other = _store(kit, index_uri, hash_embedder)
+    corpus["pricing/motor.md"] += "\n\nYoung drivers pay a 30 percent surcharge."
+    kit.refresh_publish(other, corpus, data_hash="kb-2")
+    assert mine.live_documents() == kit.manifest(corpus)[1] != first_docs
+    # a rollback from anywhere moves it back
+    rollback(index_uri, "chunks", first.tag)
+    assert mine.live_documents() == first_docs
+    stats = mine.refresh(*kit.manifest(corpus))
+    assert stats.changed == ["pricing/motor.md"]
+
+
 def test_failed_check_leaves_live_unchanged_and_next_run_completes(
     kit, index_uri, hash_embedder, corpus
 ) -> None:

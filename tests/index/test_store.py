@@ -257,3 +257,26 @@ def test_open_store_uses_params_sections(kit, tmp_path, hash_embedder) -> None:
     assert store.uri == str(tmp_path / "state" / "idx") and store.name == "kb"
     assert store.chunks_table().count_rows() == len(kit.manifest(kit.CORPUS)[0])
     assert not [n for n in store.db.list_tables().tables if n.startswith("embed_cache")]
+
+
+def test_scoped_edit_and_delete_remove_exactly_the_rows_a_rebuild_lacks(
+    kit, index_uri, hash_embedder, corpus
+) -> None:
+    store = _store(kit, index_uri, hash_embedder)
+    kit.refresh_publish(store, corpus)
+    old_chunks, _ = kit.manifest(corpus)
+    corpus["regulatory/solvency.md"] = "# Solvency rules\n\nCapital covers losses."
+    del corpus["regulatory/complaints.md"]
+    scope = {"regulatory/solvency.md", "regulatory/complaints.md"}
+    edited = {"regulatory/solvency.md": corpus["regulatory/solvency.md"]}
+
+    stats = store.refresh(*kit.manifest(edited), scope=scope)
+
+    new_ids = {c.chunk_id for c in kit.manifest(corpus)[0]}
+    vanished = {c.chunk_id for c in old_chunks} - new_ids
+    assert stats.removed == ["regulatory/complaints.md"]
+    assert stats.changed == ["regulatory/solvency.md"]
+    assert stats.chunks_deleted == len(vanished) > 1
+    assert set(kit.rows_of(store.chunks_table())) == new_ids
+    docs = store.documents_table().to_arrow()["doc_id"].to_pylist()
+    assert sorted(docs) == sorted(corpus)
