@@ -9,6 +9,11 @@ time inside the embedder, texts embedded against the minimum (chunk texts not in
 the previous state), stale and missing chunks against a full rebuild of the same
 data, and peak memory. The raw embedder throughput is measured in the same run.
 
+The four refresh scenarios are repeated ``--rounds`` times (each round mutates
+other documents), with the systems' order rotated every round so none always
+runs first, right after another system's embedding. Times are the median over
+rounds, counts are summed, stale and missing are the worst round.
+
     python -m bench.refresh --chunks 2000 --json bench/results/refresh-cpu-2000.json
     python -m bench.refresh --chunks 20000 --json ...   # on a GPU
 """
@@ -16,11 +21,14 @@ data, and peak memory. The raw embedder throughput is measured in the same run.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,9 +38,10 @@ import lancedb
 
 from bench.corpus import Corpus
 from bench.peers import MODULES, Peer, PeerUnavailable, TimedEmbedder, build_peer
-from bench.peers.base import HashEmbedder, chunk_documents, chunk_keys, measured
+from bench.peers.base import chunk_documents, chunk_keys, measured
 from bench.peers.report import check_targets, environment, markdown, render
 from ragtune.tasks.embedding.embedder import Embedder
+from ragtune.tasks.embedding.hashed import HashEmbedder
 from ragtune.tasks.index.config import ChunkingConfig
 from ragtune.tasks.index.schema import Chunk
 from ragtune.tasks.ingest.models import Document
@@ -46,6 +55,15 @@ SCENARIOS: list[tuple[str, Callable[[Corpus, float], Any] | None]] = [
     ("add-1pct", Corpus.add),
     ("no-change", None),
 ]
+
+
+REFRESHES = SCENARIOS[1:]
+# Before each measured step: lets the previous system's embedder threads and
+# LanceDB's background writers go idle, so they do not run on this one's clock.
+SETTLE_S = 0.2
+TIMES = ("wall_s", "cpu_s", "embed_s", "overhead_s")
+SUMMED = ("embedded", "minimum")
+WORST = ("stale", "missing", "py_peak_mb", "rss_peak_delta_mb", "rss_delta_mb")
 
 
 @dataclass
@@ -109,6 +127,8 @@ def run_step(
 ) -> Result:
     """Refresh one system and account for what it did."""
     timed.reset()
+    gc.collect()  # the previous system's garbage is not this one's to collect
+    time.sleep(SETTLE_S)
     with measured(trace) as usage:
         report = peer.refresh(documents)
     publish = getattr(peer, "publish", None)  # ragtune: checks + live tag, untimed
@@ -144,6 +164,7 @@ def run_pass(
 ) -> dict[str, Any]:
     """Generate the corpus in ``work`` and run every scenario on every system."""
     chunking, share = settings["chunking"], settings["share"]
+    rounds = settings["rounds"]
     corpus = Corpus.generate(
         work / "kb", settings["chunks"], seed=settings["seed"], chunking=chunking
     )
@@ -156,8 +177,10 @@ def run_pass(
             skipped[name] = str(exc)
             log.warning("skipping %s: %s", name, exc)
     out: dict[str, Any] = {"systems": [p.name for p in peers], "skipped": skipped}
-    out["scenarios"], previous = [], set()
-    for name, mutate in SCENARIOS:
+    plan = [(*SCENARIOS[0], 0)]
+    plan += [(name, mutate, r) for r in range(rounds) for name, mutate in REFRESHES]
+    steps, previous = [], set()
+    for name, mutate, round_no in plan:
         mutation = mutate(corpus, share) if mutate else None
         documents = corpus.documents()
         expected = chunk_documents(documents, chunking)
@@ -166,17 +189,53 @@ def run_pass(
             out["corpus"] = _corpus_facts(documents, expected, texts)
             if settings["raw"]:  # right before the first system's full build
                 out["raw_embedder"] = raw_throughput(embedder, sorted(texts))
-        step = {"name": name, "mutation": asdict(mutation) if mutation else None}
-        step["minimum"], step["results"] = len(texts - previous), {}
-        for peer in peers:
+        step = {"name": name, "round": round_no, "minimum": len(texts - previous)}
+        step["mutation"] = asdict(mutation) if mutation else None
+        turn = round_no % len(peers) if peers else 0
+        order = peers[turn:] + peers[:turn]
+        step["order"], results = [p.name for p in order], {}
+        for peer in order:
             log.info("%s: %s (traced: %s)", name, peer.name, trace_python)
             result = run_step(
                 peer, documents, timed, expected, step["minimum"], trace_python
             )
-            step["results"][peer.name] = asdict(result)
-        out["scenarios"].append(step)
+            results[peer.name] = asdict(result)
+        step["results"] = {p.name: results[p.name] for p in peers}
+        steps.append(step)
         previous = texts
+    out["rounds"], out["scenarios"] = rounds, aggregate(steps)
+    out["steps"] = steps
     out["issues"] = [asdict(i) for p in peers for i in p.issues()]
+    return out
+
+
+def aggregate(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per scenario, in scenario order: median times, summed counts, the
+    worst round's stale, missing and memory, and each round's wall time."""
+    out = []
+    for name, _ in SCENARIOS:
+        group = [s for s in steps if s["name"] == name]
+        if not group:
+            continue
+        merged = {
+            "name": name,
+            "rounds": len(group),
+            "minimum": sum(s["minimum"] for s in group),
+            "mutation": group[0]["mutation"],
+            "results": {},
+        }
+        for system in group[0]["results"]:
+            runs = [s["results"][system] for s in group]
+            result = dict(runs[-1])
+            result |= {k: statistics.median(r[k] for r in runs) for k in TIMES}
+            result |= {k: sum(r[k] for r in runs) for k in SUMMED}
+            for key in WORST:
+                values = [r[key] for r in runs if r[key] is not None]
+                result[key] = max(values) if values else None
+            result["wall_s_rounds"] = [r["wall_s"] for r in runs]
+            result["exact_rounds"] = sum(r["embedded"] == r["minimum"] for r in runs)
+            merged["results"][system] = result
+        out.append(merged)
     return out
 
 
@@ -190,6 +249,7 @@ def run_benchmark(
     chunking: ChunkingConfig | None = None,
     share: float = 0.01,
     memory_pass: bool = True,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     """Timing pass (raw embedder throughput right before the full builds), then an
     optional traced pass on a fresh copy of the same corpus for Python peaks.
@@ -197,6 +257,7 @@ def run_benchmark(
     Systems whose packages are missing are skipped and listed under ``skipped``.
     """
     settings = {"chunks": chunks, "seed": seed, "share": share, "raw": True}
+    settings["rounds"] = rounds
     settings["chunking"] = chunking or ChunkingConfig()
     warm_up(work, embedder)
     report = run_pass(work / "timing", embedder, systems, settings, trace_python=False)
@@ -260,7 +321,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="skip the second, tracemalloc-traced pass (no Python peaks)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="repeat the four refresh scenarios this many times (medians reported)",
+    )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.from_json:
         report = json.loads(args.from_json.read_text(encoding="utf-8"))
         print(markdown(report) if args.markdown else render(report))
@@ -280,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             systems=[s.strip() for s in args.systems.split(",") if s.strip()],
             memory_pass=not args.no_memory_pass,
+            rounds=args.rounds,
         )
     report["machine"]["load_average_at_end"] = os.getloadavg()
     print(markdown(report) if args.markdown else render(report))

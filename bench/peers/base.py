@@ -8,7 +8,6 @@ the same for all of them: chunk texts that were not in the previous state.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import tracemalloc
@@ -34,23 +33,6 @@ UNCLASSIFIED = "unclassified"
 # document id is part of the key so a deleted document's chunk is stale even when
 # another document holds the same text.
 ChunkKey = tuple[str, str]
-
-
-class HashEmbedder:
-    """Unit vectors from sha256 of the text: deterministic, distinct per text, and
-    nearly free, so a run measures everything but embedding (``--embedder hash``:
-    the overhead targets at sizes MiniLM cannot embed here in reasonable time)."""
-
-    def __init__(self, dim: int = 384) -> None:
-        self.dim = dim
-        self.name = f"sha256-hash-{dim}"
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), np.float32)
-        for i, text in enumerate(texts):
-            seed = list(hashlib.sha256(text.encode()).digest())
-            out[i] = np.random.default_rng(seed).standard_normal(self.dim)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 class PeerUnavailable(RuntimeError):

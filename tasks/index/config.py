@@ -56,6 +56,13 @@ class IndexConfig(StrictModel):
         ge=2,
         description="A refresh compacts the table once it has this many fragments.",
     )
+    index_lag_rows: int = Field(
+        1_000,
+        ge=0,
+        description="A refresh folds rows written since the last index update into "
+        "the key, full-text and vector indexes once this many are unindexed; until "
+        "then searches scan them by brute force (0: update after every refresh).",
+    )
     fanout_min_chunks: int = Field(
         2_000,
         ge=0,

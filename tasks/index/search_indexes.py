@@ -91,12 +91,14 @@ def plan_vector_index(rows: int, dim: int) -> VectorIndexPlan:
 
 
 def ensure_search_indexes(table: Table, cfg: IndexConfig) -> list[str]:
-    """Create or catch up the search indexes so every current row is indexed.
+    """Create the search indexes, and catch them up once they lag too far.
 
     Idempotent: a second call with no row changes in between does nothing and
-    returns an empty list. The vector index is created only once
-    ``count_rows() >= cfg.vector_index_min_rows``; below that, flat (exact) search
-    is both exact and fast enough. An existing vector index trained with another
+    returns an empty list. An existing index is updated only once more than
+    ``cfg.index_lag_rows`` rows are unindexed (searches scan those meanwhile).
+    The vector index is created only once ``count_rows() >=
+    cfg.vector_index_min_rows``; below that, flat (exact) search is both exact
+    and fast enough. An existing vector index trained with another
     distance than cosine is replaced, since queries must use the training metric.
 
     Args:
@@ -115,7 +117,7 @@ def ensure_search_indexes(table: Table, cfg: IndexConfig) -> list[str]:
     if fts is None:
         table.create_index(TEXT_COLUMN, config=FTS(), name=FTS_INDEX_NAME)
         actions.append(f"created fts index {FTS_INDEX_NAME}")
-    elif fts.num_unindexed_rows > 0:
+    elif fts.num_unindexed_rows > cfg.index_lag_rows:
         stale.append(fts.name)
         actions.append(f"updated fts index {fts.name} (+{fts.num_unindexed_rows} rows)")
     actions += _ensure_vector(table, cfg, existing, stale)
@@ -141,7 +143,7 @@ def _ensure_vector(
         if distance != DISTANCE:
             table.drop_index(current.name)
             replaced = f" replacing {current.name} ({distance})"
-        elif current.num_unindexed_rows == 0:
+        elif current.num_unindexed_rows <= cfg.index_lag_rows:
             return []
         else:
             stale.append(current.name)

@@ -16,6 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from ragtune.tasks.embedding.hashed import HashEmbedder
+
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -34,6 +36,6 @@ def bench() -> SimpleNamespace:
 
 
 @pytest.fixture
-def tiny_embedder(bench: SimpleNamespace):  # noqa: ANN201 - bench is not installed
-    """The benchmark's hash embedder, 8 dimensions: instant and distinct per text."""
-    return importlib.import_module("bench.peers.base").HashEmbedder(dim=8)
+def tiny_embedder() -> HashEmbedder:
+    """The hash embedder, 8 dimensions: instant and distinct per text."""
+    return HashEmbedder(dim=8)

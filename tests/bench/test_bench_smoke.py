@@ -55,6 +55,44 @@ def test_ragtune_embeds_the_minimum_and_matches_a_rebuild(
     json.dumps(report)  # what --json writes
 
 
+def test_rounds_rotate_the_order_and_report_medians(bench, tiny_embedder, tmp_path):
+    report = bench.refresh.run_benchmark(
+        tmp_path,
+        tiny_embedder,
+        chunks=40,
+        systems=["ragtune", "ragtune-full"],
+        memory_pass=False,
+        rounds=3,
+    )
+
+    steps = report["steps"]
+    assert [s["name"] for s in steps] == SCENARIOS[:1] + SCENARIOS[1:] * 3
+    assert [s["round"] for s in steps if s["name"] == "edit-1pct"] == [0, 1, 2]
+    orders = [s["order"] for s in steps if s["name"] == "edit-1pct"]
+    assert orders == [
+        ["ragtune", "ragtune-full"],
+        ["ragtune-full", "ragtune"],
+        ["ragtune", "ragtune-full"],
+    ]
+    # each round edits, deletes and adds other documents
+    deleted = [s["mutation"]["doc_ids"] for s in steps if s["name"] == "delete-1pct"]
+    assert len({tuple(d) for d in deleted}) == 3
+    for merged in report["scenarios"][1:]:
+        rounds = [s for s in steps if s["name"] == merged["name"]]
+        assert merged["rounds"] == 3
+        assert merged["minimum"] == sum(s["minimum"] for s in rounds)
+        for system, result in merged["results"].items():
+            walls = [s["results"][system]["wall_s"] for s in rounds]
+            assert result["wall_s_rounds"] == walls
+            assert result["wall_s"] == sorted(walls)[1]
+            assert result["embedded"] == sum(
+                s["results"][system]["embedded"] for s in rounds
+            )
+            assert result["exact_rounds"] == 3
+    verdicts = {t["target"]: t["met"] for t in report["targets"]}
+    assert verdicts["embeds exactly the minimum"] is True
+
+
 def test_corpus_and_mutations_are_deterministic(bench, tmp_path):
     Corpus = bench.corpus.Corpus
 

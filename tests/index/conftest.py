@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from ragtune.tasks.embedding.hashed import HashEmbedder as _HashEmbedder
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.index.schema import Chunk
@@ -55,22 +56,11 @@ CORPUS: dict[str, str] = {
 }
 
 
-class HashEmbedder:
-    """Test-only embedder: unit vectors derived from sha256 of the text.
-
-    Deterministic and instant; distinct texts get near-orthogonal vectors, so a
-    chunk's own text is always its nearest neighbour.
-    """
-
-    def __init__(self, name: str = "hash-test-16", dim: int = 16, salt: str = ""):
-        self.name, self.dim, self.salt = name, dim, salt
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), np.float32)
-        for i, text in enumerate(texts):
-            seed = hashlib.sha256((self.salt + text).encode()).digest()
-            out[i] = np.random.default_rng(list(seed)).standard_normal(self.dim)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+def HashEmbedder(  # noqa: N802 - stands where the class stood
+    name: str = "hash-test-16", dim: int = 16, salt: str = ""
+) -> _HashEmbedder:
+    """The index tests' embedder: 16 dimensions and a fixed name."""
+    return _HashEmbedder(dim=dim, name=name, salt=salt)
 
 
 def make_document(doc_id: str, text: str) -> Document:

@@ -100,7 +100,7 @@ def test_fts_catches_up_with_added_and_changed_rows(tmp_path, embedder, real_row
     table = lancedb.connect(tmp_path).create_table(
         "chunks", data=real_rows, schema=chunk_schema(DIM)
     )
-    cfg = IndexConfig()
+    cfg = IndexConfig(index_lag_rows=0)
     assert ensure_search_indexes(table, cfg) == ["created fts index text_idx"]
     assert ensure_search_indexes(table, cfg) == []  # idempotent
 
@@ -125,7 +125,7 @@ def test_fts_catches_up_with_added_and_changed_rows(tmp_path, embedder, real_row
 def test_ann_index_created_at_threshold_and_search_still_works(
     tmp_path, embedder, real_rows
 ):
-    cfg = IndexConfig(vector_index_min_rows=256)
+    cfg = IndexConfig(vector_index_min_rows=256, index_lag_rows=0)
     table = lancedb.connect(tmp_path).create_table(
         "chunks", data=real_rows + filler_rows(0, 247, seed=1), schema=chunk_schema(DIM)
     )
@@ -177,3 +177,33 @@ def test_refuses_a_checked_out_old_version(tmp_path, real_rows) -> None:
     table.checkout(1)
     with pytest.raises(InputError, match="checked out at version 1, latest is 2"):
         ensure_search_indexes(table, IndexConfig())
+
+
+def test_updates_wait_for_the_lag_and_search_still_sees_every_row(
+    tmp_path, embedder, real_rows
+):
+    cfg = IndexConfig(vector_index_min_rows=256, index_lag_rows=20)
+    table = lancedb.connect(tmp_path).create_table(
+        "chunks", data=real_rows + filler_rows(0, 297, seed=1), schema=chunk_schema(DIM)
+    )
+    assert len(ensure_search_indexes(table, cfg)) == 2  # fts and vector created
+
+    text = "Zeppelin hangar flooding claims"
+    table.add([row("reg-zeppelin", text, embedder.embed([text])[0])])
+    table.update(where="doc_id = 'price-car'", values={"text": "Car cover: 44 euros"})
+    table.add(filler_rows(297, 10, seed=2))
+    assert ensure_search_indexes(table, cfg) == []  # 12 unindexed rows <= 20
+    assert unindexed(table) == {"text_idx": 12, "vector_idx": 12}
+    # the lagging rows are found, by text and by vector; the replaced text is not
+    assert fts_ids(table, "zeppelin", index_only=False) == {"reg-zeppelin"}
+    assert "price-car" in fts_ids(table, "44", index_only=False)
+    assert fts_ids(table, "comprehensive", index_only=False) == set()
+    hit = hybrid_search(table, embedder, "zeppelin hangar flooding", k=1)[0]
+    assert (hit.doc_id, hit.text_rank, hit.vector_rank) == ("reg-zeppelin", 1, 1)
+
+    table.add(filler_rows(307, 10, seed=3))  # 22 unindexed: past the lag
+    assert ensure_search_indexes(table, cfg) == [
+        "updated fts index text_idx (+22 rows)",
+        "updated vector index vector_idx (+22 rows)",
+    ]
+    assert unindexed(table) == {"text_idx": 0, "vector_idx": 0}

@@ -180,14 +180,18 @@ def test_bad_manifest_is_refused_before_anything_is_written(
     assert store.chunks_table() is None and store.embedder.texts == 0
 
 
-def test_key_index_is_created_once_and_kept_current(
+def test_key_index_is_created_once_and_caught_up_past_the_lag(
     kit, index_uri, hash_embedder, corpus
 ):
-    store = _store(kit, index_uri, hash_embedder)
+    cfg = kit.INDEX_CFG.model_copy(update={"index_lag_rows": 1})
+    store = IndexStore(index_uri, "chunks", CountingEmbedder(hash_embedder), cfg=cfg)
     kit.refresh_publish(store, corpus)
     corpus["pricing/new.md"] = "# New product\n\nPet cover from 6 EUR a month."
     stats = store.refresh(*kit.manifest(corpus))
-    assert f"updated key index {KEY_INDEX_NAME} (+1 rows)" in stats.maintenance
+    assert not any("key index" in line for line in stats.maintenance)  # 1 <= lag
+    corpus["pricing/pets.md"] = "# Pets\n\nVet bills are covered up to 2,000 EUR."
+    stats = store.refresh(*kit.manifest(corpus))
+    assert f"updated key index {KEY_INDEX_NAME} (+2 rows)" in stats.maintenance
     table = store.chunks_table()
     [key_index] = [
         ix for ix in table.list_indices() if list(ix.columns) == ["chunk_id"]

@@ -12,9 +12,9 @@ import hashlib
 import shutil
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
+from ragtune.tasks.embedding.hashed import HashEmbedder as _HashEmbedder
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.ingest.models import Document
@@ -33,18 +33,8 @@ CORPUS = {
 }
 
 
-class HashEmbedder:
-    """Deterministic unit vectors from sha256 of the text: instant, and each chunk
-    is its own nearest neighbour, so the index publish checks pass."""
-
-    name, dim = "hash-registry-test-16", 16
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), np.float32)
-        for i, text in enumerate(texts):
-            seed = list(hashlib.sha256(text.encode()).digest())
-            out[i] = np.random.default_rng(seed).standard_normal(self.dim)
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+def HashEmbedder() -> _HashEmbedder:  # noqa: N802 - stands where the class stood
+    return _HashEmbedder(dim=16, name="hash-registry-test-16")
 
 
 def _publish(store, corpus: dict[str, str], data_hash: str) -> str:  # noqa: ANN001
