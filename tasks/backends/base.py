@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
+from ragtune.atomic import write_atomic
 from ragtune.errors import ConfigError, InputError, RagtuneError
 from ragtune.schema import StrictModel
 from ragtune.tasks.backends.config import BackendConfig
@@ -69,12 +70,7 @@ class JobHandle(StrictModel):
 
     def save(self) -> Path:
         """Write the handle to ``<work_dir>/handle.json``."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        path = self.work_dir / HANDLE_FILE
-        tmp = path.with_name(f".{HANDLE_FILE}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_atomic(self.work_dir / HANDLE_FILE, self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, path: Path) -> JobHandle:

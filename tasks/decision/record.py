@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ragtune.atomic import write_atomic
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.tasks.decision.config import DecisionConfig
@@ -97,7 +97,7 @@ def write_record(record: dict[str, Any], folder: Path) -> RecordPaths:
     md_path = folder / f"{record_id}.md"
     _write_new(json_path, json.dumps(record, indent=2, sort_keys=True, default=str))
     _write_new(md_path, render_markdown(json.loads(json_path.read_text("utf-8"))))
-    _atomic_write(folder / LATEST, record_id + "\n")
+    write_atomic(folder / LATEST, record_id + "\n")
     log.info("decision record %s written to %s", record_id, folder)
     return RecordPaths(record_id, json_path, md_path)
 
@@ -138,9 +138,3 @@ def audit_record(
 def _write_new(path: Path, text: str) -> None:
     with path.open("x", encoding="utf-8") as fh:  # "x": fail rather than overwrite
         fh.write(text)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

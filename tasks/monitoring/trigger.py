@@ -9,13 +9,12 @@ never leaves a cursor that forgets a cooldown.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from ragtune.atomic import write_atomic
 from ragtune.errors import InputError
 from ragtune.tasks.monitoring.config import DriftConfig
 from ragtune.tasks.monitoring.models import DetectorResult, DriftCursor, TriggerDecision
@@ -115,10 +114,4 @@ def load_cursor(path: Path) -> DriftCursor:
 
 def save_cursor(path: Path, cursor: DriftCursor) -> Path:
     """Write the cursor atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".cursor-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(cursor.to_json(), fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(cursor.to_json(), indent=2, sort_keys=True))

@@ -19,6 +19,8 @@ import torch
 import transformers
 from pydantic import BaseModel, Field
 
+from ragtune.atomic import write_atomic
+
 CARD_JSON = "card.json"
 CARD_MD = "card.md"
 CURVE_ROWS = 20  # loss-curve rows shown in card.md; card.json keeps every step
@@ -136,16 +138,10 @@ def render_markdown(card: TrainingCard) -> str:
     return "\n".join(lines)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_card(card: TrainingCard, folder: Path) -> tuple[Path, Path]:
     """Write card.json and card.md into ``folder``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / CARD_JSON, folder / CARD_MD
-    _write_text(json_path, card.model_dump_json(indent=2))
-    _write_text(md_path, render_markdown(card))
+    write_atomic(json_path, card.model_dump_json(indent=2))
+    write_atomic(md_path, render_markdown(card))
     return json_path, md_path

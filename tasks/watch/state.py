@@ -6,12 +6,11 @@ after a pass's events went out, so a crash repeats a change rather than losing i
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ragtune.atomic import write_atomic
 from ragtune.errors import InputError
 
 
@@ -65,10 +64,4 @@ def load_state(path: Path) -> WatchState:
 
 def save_state(path: Path, state: WatchState) -> Path:
     """Write the state atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".watch-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(state.to_json(), fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(state.to_json(), indent=2, sort_keys=True))

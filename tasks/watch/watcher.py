@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from ragtune.atomic import write_atomic
 from ragtune.errors import InputError
 from ragtune.tasks.ingest.config import DataConfig
 from ragtune.tasks.ingest.loader import default_doc_id, load_document
@@ -192,7 +191,7 @@ def apply_changes(
             if item.status != "removed":
                 if target.is_file():
                     _archive(archive, target.read_bytes())
-                _write_atomic(target, item.content)
+                write_atomic(target, item.content)
             files.append(_with_document(item, kb_root, data))
         doc_ids = change.doc_ids or tuple(
             dict.fromkeys(f.doc_id for f in files if f.doc_id)
@@ -222,13 +221,5 @@ def _archive(archive: Path, content: bytes) -> Path:
     digest = sha256(content)
     path = Path(archive) / digest[:2] / digest
     if not path.exists():
-        _write_atomic(path, content)
+        write_atomic(path, content)
     return path
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".watch-", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-    os.replace(tmp, path)

@@ -1,0 +1,32 @@
+"""Whole-file writes that readers never see half done.
+
+State files (watch state, drift cursor, decision pointers, training cards, job
+handles) are read by other processes while a flow writes them: a watcher pass, the
+serving process, a resumed job. Writing a temporary sibling and renaming it over
+the target is atomic on POSIX filesystems, so a reader gets the old file or the new
+one, and a crash leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a renamed temporary file.
+
+    The temporary name is unique per call, so two writers never share one; the
+    last rename wins. Parent folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
