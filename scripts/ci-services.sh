@@ -13,5 +13,8 @@ pg_ctlcluster "$pg_version" "$pg_cluster" start 2>/dev/null || true
 for _ in $(seq 30); do pg_isready -q && break; sleep 1; done
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='root'\"" | grep -q 1 \
   || su postgres -c "createuser --superuser root"
-dropdb --if-exists --force ragtune_e2e && createdb ragtune_e2e
+# one database per pytest-xdist worker (tests/_server.py adds the _gwN suffix)
+for db in ragtune_e2e ragtune_e2e_gw0 ragtune_e2e_gw1; do
+  dropdb --if-exists --force "$db" && createdb "$db"
+done
 export RAGTUNE_E2E_PREFECT_DB="postgresql+asyncpg:///ragtune_e2e?host=/var/run/postgresql"

@@ -56,7 +56,7 @@ def start_server(home: Path) -> tuple[str, subprocess.Popen]:
     env.pop("PREFECT_API_URL", None)
     database = os.environ.get("RAGTUNE_E2E_PREFECT_DB")
     if database:
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = worker_database(database)
     exe = Path(sys.executable).with_name("prefect")
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
@@ -72,6 +72,20 @@ def start_server(home: Path) -> tuple[str, subprocess.Popen]:
         tail = (home / "server.log").read_text()[-2000:]
         raise RuntimeError(f"{exc}: {tail}") from exc
     return api, proc
+
+
+def worker_database(url: str) -> str:
+    """``url`` with the database ``<name>_<worker>`` under pytest-xdist.
+
+    Each xdist worker starts its own server, and two servers must not migrate and
+    schedule on one database. ``scripts/ci-services.sh`` creates ``_gw0`` and
+    ``_gw1`` beside the plain name.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, sep, query = url.partition("?")  # .../<name>?host=...
+    return f"{base}_{worker}{sep}{query}"
 
 
 def _stop(proc: subprocess.Popen) -> None:

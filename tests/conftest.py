@@ -53,3 +53,25 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with end-to-end tests first, then files with slow tests, the rest last.
+
+    Under pytest-xdist (``-n 2 --dist loadfile``, the README's test command) a
+    file goes whole to one worker, so the longest ones must start first or the
+    suite ends on one busy worker and one idle one. A file's tests stay together
+    and in their order, so module fixtures are built once.
+    """
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("e2e"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    first: dict[str, int] = {}
+    for item in items:
+        path = str(item.path)
+        first[path] = min(first.get(path, 2), rank(item))
+    position = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (first[str(item.path)], position[id(item)]))

@@ -22,10 +22,15 @@ def _installed(*modules: str) -> bool:
 
 
 def test_ragtune_embeds_the_minimum_and_matches_a_rebuild(
-    bench, tiny_embedder, tmp_path
+    bench, tiny_embedder, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(bench.refresh, "SETTLE_S", 0.0)
     report = bench.refresh.run_benchmark(
-        tmp_path, tiny_embedder, chunks=60, systems=["ragtune", "ragtune-full"]
+        tmp_path,
+        tiny_embedder,
+        chunks=60,
+        systems=["ragtune", "ragtune-full"],
+        rounds=2,
     )
 
     assert [s["name"] for s in report["scenarios"]] == SCENARIOS
@@ -36,8 +41,8 @@ def test_ragtune_embeds_the_minimum_and_matches_a_rebuild(
     assert steps["full-build"]["minimum"] == report["corpus"]["distinct_texts"]
     # Editing a paragraph or adding a document brings new texts; deleting or
     # changing nothing brings none.
-    assert steps["edit-1pct"]["minimum"] >= 1
-    assert steps["add-1pct"]["minimum"] >= 1
+    assert steps["edit-1pct"]["minimum"] >= 2
+    assert steps["add-1pct"]["minimum"] >= 2
     assert steps["delete-1pct"]["minimum"] == 0
     assert steps["no-change"]["minimum"] == 0
     assert len(steps["delete-1pct"]["mutation"]["doc_ids"]) == 1
@@ -53,44 +58,30 @@ def test_ragtune_embeds_the_minimum_and_matches_a_rebuild(
     assert verdicts["embeds exactly the minimum"] is True
     assert verdicts["0 stale, 0 missing"] is True
     json.dumps(report)  # what --json writes
+    _rounds_are_rotated_and_summarised(report)
 
 
-def test_rounds_rotate_the_order_and_report_medians(bench, tiny_embedder, tmp_path):
-    report = bench.refresh.run_benchmark(
-        tmp_path,
-        tiny_embedder,
-        chunks=40,
-        systems=["ragtune", "ragtune-full"],
-        memory_pass=False,
-        rounds=3,
-    )
-
+def _rounds_are_rotated_and_summarised(report: dict) -> None:
     steps = report["steps"]
-    assert [s["name"] for s in steps] == SCENARIOS[:1] + SCENARIOS[1:] * 3
-    assert [s["round"] for s in steps if s["name"] == "edit-1pct"] == [0, 1, 2]
+    assert [s["name"] for s in steps] == SCENARIOS[:1] + SCENARIOS[1:] * 2
+    assert [s["round"] for s in steps if s["name"] == "edit-1pct"] == [0, 1]
     orders = [s["order"] for s in steps if s["name"] == "edit-1pct"]
-    assert orders == [
-        ["ragtune", "ragtune-full"],
-        ["ragtune-full", "ragtune"],
-        ["ragtune", "ragtune-full"],
-    ]
-    # each round edits, deletes and adds other documents
+    assert orders == [["ragtune", "ragtune-full"], ["ragtune-full", "ragtune"]]
+    # each round deletes another document
     deleted = [s["mutation"]["doc_ids"] for s in steps if s["name"] == "delete-1pct"]
-    assert len({tuple(d) for d in deleted}) == 3
+    assert deleted[0] != deleted[1]
     for merged in report["scenarios"][1:]:
         rounds = [s for s in steps if s["name"] == merged["name"]]
-        assert merged["rounds"] == 3
+        assert merged["rounds"] == 2
         assert merged["minimum"] == sum(s["minimum"] for s in rounds)
         for system, result in merged["results"].items():
             walls = [s["results"][system]["wall_s"] for s in rounds]
             assert result["wall_s_rounds"] == walls
-            assert result["wall_s"] == sorted(walls)[1]
+            assert result["wall_s"] == pytest.approx(sum(walls) / 2)  # median of 2
             assert result["embedded"] == sum(
                 s["results"][system]["embedded"] for s in rounds
             )
-            assert result["exact_rounds"] == 3
-    verdicts = {t["target"]: t["met"] for t in report["targets"]}
-    assert verdicts["embeds exactly the minimum"] is True
+            assert result["exact_rounds"] == 2
 
 
 def test_corpus_and_mutations_are_deterministic(bench, tmp_path):
