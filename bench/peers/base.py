@@ -13,15 +13,15 @@ import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import psutil
 
-from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig
+from ragtune.tasks.index.embed_cache import CountingEmbedder
 from ragtune.tasks.index.schema import Chunk
 from ragtune.tasks.ingest.models import Document
 
@@ -74,39 +74,27 @@ class Peer(Protocol):
 
 
 @dataclass
-class TimedEmbedder:
-    """Wraps the real embedder; counts texts and the seconds spent inside it.
+class TimedEmbedder(CountingEmbedder):
+    """ragtune's counting wrapper around the real embedder, plus the seconds spent
+    inside it.
 
     The same instance is plugged into every system (through a LangChain
     ``Embeddings`` or LlamaIndex ``BaseEmbedding`` adapter where needed), so
     counts and embedding time are measured at one place for all of them.
     """
 
-    inner: Embedder
-    texts: int = 0
-    calls: int = 0
     seconds: float = 0.0
-    batch_sizes: list[int] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
 
     def embed(self, texts: list[str]) -> np.ndarray:
         start = time.perf_counter()
-        vectors = self.inner.embed(list(texts))
-        self.seconds += time.perf_counter() - start
-        self.calls += 1
-        self.texts += len(texts)
-        self.batch_sizes.append(len(texts))
-        return vectors
+        try:
+            return super().embed(list(texts))
+        finally:
+            self.seconds += time.perf_counter() - start
 
     def reset(self) -> None:
-        self.texts, self.calls, self.seconds, self.batch_sizes = 0, 0, 0.0, []
+        super().reset()
+        self.seconds = 0.0
 
 
 def chunk_documents(documents: Sequence[Document], cfg: ChunkingConfig) -> list[Chunk]:

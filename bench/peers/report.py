@@ -8,7 +8,7 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -83,18 +83,14 @@ def render(report: dict[str, Any]) -> str:
         f"{'py MB':>7} {'rss+ MB':>8}"
     )
     lines = [head, "-" * len(head)]
-    for step in report["scenarios"]:
-        base = step["results"].get("ragtune", {}).get("wall_s")
-        for system, r in step["results"].items():
-            ratio = f"{r['wall_s'] / base:.2f}" if base else "-"
-            py = f"{r['py_peak_mb']:.1f}" if r["py_peak_mb"] is not None else "-"
-            lines.append(
-                f"{step['name']:<12} {system:<14} {r['wall_s']:>8.2f} {ratio:>7} "
-                f"{r['cpu_s']:>7.2f} {r['embed_s']:>8.2f} {r['overhead_s']:>8.2f} "
-                f"{r['embedded']:>8} "
-                f"{r['minimum']:>8} {r['stale']:>6} {r['missing']:>7} {py:>7} "
-                f"{r['rss_peak_delta_mb']:>8.1f}"
-            )
+    for step, system, r, ratio, py in _rows(report):
+        lines.append(
+            f"{step['name']:<12} {system:<14} {r['wall_s']:>8.2f} {ratio:>7} "
+            f"{r['cpu_s']:>7.2f} {r['embed_s']:>8.2f} {r['overhead_s']:>8.2f} "
+            f"{r['embedded']:>8} "
+            f"{r['minimum']:>8} {r['stale']:>6} {r['missing']:>7} {py:>7} "
+            f"{r['rss_peak_delta_mb']:>8.1f}"
+        )
     rounds = report.get("rounds", 1)
     if rounds > 1:
         lines.append(
@@ -122,18 +118,24 @@ def markdown(report: dict[str, Any]) -> str:
         "RSS peak +MB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for step, system, r, ratio, py in _rows(report):
+        lines.append(
+            f"| {step['name']} | {system} | {r['wall_s']:.2f} | {ratio} | "
+            f"{r['cpu_s']:.2f} | {r['embed_s']:.2f} | {r['overhead_s']:.3f} | "
+            f"{r['embedded']} | {r['minimum']} | {r['stale']} | {r['missing']} | "
+            f"{py} | {r['rss_peak_delta_mb']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _rows(report: dict[str, Any]) -> Iterator[tuple[dict, str, dict, str, str]]:
+    """(scenario, system, result, wall time x ragtune, Python peak) per table row."""
     for step in report["scenarios"]:
         base = step["results"].get("ragtune", {}).get("wall_s")
         for system, r in step["results"].items():
             ratio = f"{r['wall_s'] / base:.2f}" if base else "-"
             py = f"{r['py_peak_mb']:.1f}" if r["py_peak_mb"] is not None else "-"
-            lines.append(
-                f"| {step['name']} | {system} | {r['wall_s']:.2f} | {ratio} | "
-                f"{r['cpu_s']:.2f} | {r['embed_s']:.2f} | {r['overhead_s']:.3f} | "
-                f"{r['embedded']} | {r['minimum']} | {r['stale']} | {r['missing']} | "
-                f"{py} | {r['rss_peak_delta_mb']:.1f} |"
-            )
-    return "\n".join(lines)
+            yield step, system, r, ratio, py
 
 
 def environment(argv: Sequence[str]) -> dict[str, Any]:
