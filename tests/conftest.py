@@ -21,6 +21,7 @@ TELEMETRY_OFF = {
     # a busy 2-core CI box can take longer than Prefect's default 20 s to start
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "LANCE_LOG": "error",
+    "LANCEDB_LOG": "error",
 }
 os.environ.update(TELEMETRY_OFF)
 

@@ -51,6 +51,7 @@ def _runtime_defaults() -> None:
     # and bitsandbytes warns at import that an optional kernel package is missing
     # before falling back to its built-in CPU path. Neither is actionable here.
     os.environ.setdefault("LANCE_LOG", "error")
+    os.environ.setdefault("LANCEDB_LOG", "error")  # the lancedb wheel's own Lance
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
