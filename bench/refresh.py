@@ -256,8 +256,8 @@ def run_benchmark(
 
     Systems whose packages are missing are skipped and listed under ``skipped``.
     """
-    settings = {"chunks": chunks, "seed": seed, "share": share, "raw": True}
-    settings["rounds"] = rounds
+    settings = {"chunks": chunks, "seed": seed, "share": share, "rounds": rounds}
+    settings["raw"] = True
     settings["chunking"] = chunking or ChunkingConfig()
     warm_up(work, embedder)
     report = run_pass(work / "timing", embedder, systems, settings, trace_python=False)

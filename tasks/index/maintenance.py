@@ -73,7 +73,7 @@ def ensure_key_index(table: Table, lag_rows: int = 0) -> list[str]:
         table.create_index(KEY_COLUMN, config=BTree(), name=KEY_INDEX_NAME)
         return [f"created key index {KEY_INDEX_NAME}"]
     pending = table.index_stats(current.name).num_unindexed_rows
-    if pending == 0 or pending <= lag_rows:
+    if pending <= lag_rows:
         return []
     table.to_lance().optimize.optimize_indices(index_names=[current.name])
     table.checkout_latest()
