@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ragtune.atomic import write_atomic
 from ragtune.tasks.ingest.models import Document
 
 MANIFEST_VERSION = 1
@@ -59,13 +60,8 @@ def write_manifest(documents: Iterable[Document], path: Path) -> Path:
         "n_documents": len(records),
         "documents": records,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text + "\n", encoding="utf-8")
-    partial.replace(path)  # readers never see a half-written manifest
-    return path
+    return write_atomic(path, text + "\n")  # readers never see half a manifest
 
 
 def _iso(value: Any) -> str | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import numpy as np
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from ragtune.atomic import write_atomic
 from ragtune.errors import InputError
 from ragtune.tasks.privacy.config import CanaryConfig
 from ragtune.tasks.privacy.losses import Record, read_records, score_records
@@ -120,13 +120,8 @@ def plant_training_file(
     """
     canaries = make_canaries(cfg.count, seed, cfg.digits)
     planted = plant_canaries(read_records(train_path), canaries, cfg.repeats, seed)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(out_path.name + ".partial")
-    partial.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in planted),
-        encoding="utf-8",
-    )
-    os.replace(partial, out_path)  # training never reads a half-written set
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in planted)
+    write_atomic(out_path, lines)  # training never reads a half-written set
     log.info("planted %s canaries x %s in %s", cfg.count, cfg.repeats, out_path)
     return out_path
 

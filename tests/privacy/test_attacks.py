@@ -181,7 +181,7 @@ def test_planted_training_file_is_a_reproducible_copy_the_gate_can_read(tmp_path
     assert sorted(c.id for c in found) == ["canary-000", "canary-001"]
     assert found[0] in make_canaries(2, 13)  # what the gate ranks is what was planted
     assert len(read_records(out)) == 8 + 2 * 3
-    assert not list(out.parent.glob("*.partial"))
+    assert [p.name for p in out.parent.iterdir()] == ["train.jsonl"]  # no temporary
 
 
 def test_malformed_canary_field_is_named():
