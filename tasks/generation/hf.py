@@ -37,7 +37,7 @@ from ragtune.tasks.generation.base import (
 )
 from ragtune.tasks.generation.stops import cut_at_stop, stream_until_stop
 from ragtune.tasks.training.config import QLoRAConfig
-from ragtune.tasks.training.factories import load_base_model
+from ragtune.tasks.training.factories import load_base_model, model_source
 from ragtune.tasks.training.tokenizer import build_byte_tokenizer
 
 log = logging.getLogger(__name__)
@@ -104,12 +104,14 @@ class HFGenerator:
         model: str,
         *,
         revision: str | None = None,
+        gguf_file: str | None = None,
         adapter: Path | None = None,
         load_in_4bit: bool = False,
         training: QLoRAConfig | None = None,
         device: str | torch.device | None = None,
     ) -> HFGenerator:
-        """Load a Hub id or local folder, its tokenizer and an optional adapter.
+        """Load a Hub id, local folder or ``package:`` folder (optionally a GGUF
+        file in it), its tokenizer and an optional adapter.
 
         ``training`` supplies the 4-bit settings (quant type, double quant,
         compute dtype) so a model is served quantised exactly as it was trained.
@@ -118,17 +120,20 @@ class HFGenerator:
             update={
                 "base_model": model,
                 "revision": revision,
+                "gguf_file": gguf_file,
                 "load_in_4bit": load_in_4bit,
             }
         )
+        source = model_source(base)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
+            tokenizer = AutoTokenizer.from_pretrained(
+                source.location, **source.kwargs()
+            )
         except (OSError, ValueError) as exc:
             raise ConfigError(
-                f"generation.model {model!r}: no tokenizer ({exc})"
+                f"generation.model {source.label!r}: no tokenizer ({exc})"
             ) from exc
-        name = model if revision is None else f"{model}@{revision}"
-        return _assemble(cls, base, tokenizer, name, adapter, device)
+        return _assemble(cls, base, tokenizer, source.label, adapter, device)
 
     # -- Generator protocol ----------------------------------------------------
 

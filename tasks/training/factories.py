@@ -23,6 +23,7 @@ from transformers import (
 
 from ragtune.errors import ConfigError
 from ragtune.tasks.training.config import QLoRAConfig, TinyModelConfig
+from ragtune.tasks.training.model_source import ModelSource, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -180,20 +181,7 @@ def load_base_model(
     model = build_tiny_model(cfg.tiny, cfg.seed, dtype=dtype, device=target)
     if quant is None:
         return model
-    state_dict = model.state_dict()
-    del model  # only the tensors are needed; frees the module tree early
-    quantised = LlamaForCausalLM.from_pretrained(
-        None,
-        config=llama_config(cfg.tiny),
-        state_dict=state_dict,
-        quantization_config=quant,
-        dtype=dtype,
-        device_map=device_map,
-    )
-    del state_dict
-    if target.type == "cuda":
-        torch.cuda.empty_cache()
-    return quantised
+    return _requantise(model, quant, dtype, device_map)
 
 
 def _load_pretrained(
@@ -202,21 +190,64 @@ def _load_pretrained(
     dtype: torch.dtype,
     device_map: dict[str, torch.device],
 ) -> PreTrainedModel:
-    log.info("loading %s@%s on %s", cfg.base_model, cfg.revision, device_map[""])
+    source = model_source(cfg)
+    log.info("loading %s on %s", source.label, device_map[""])
     try:
+        if source.gguf_file is not None and quant is not None:
+            # transformers refuses quantization_config together with gguf_file:
+            # de-quantise the GGUF first, then quantise the tensors to NF4 through
+            # the same state-dict path the tiny model takes.
+            full = AutoModelForCausalLM.from_pretrained(
+                source.location, dtype=dtype, **source.kwargs()
+            )
+            return _requantise(full, quant, dtype, device_map)
         return AutoModelForCausalLM.from_pretrained(
-            cfg.base_model,
-            revision=cfg.revision,
+            source.location,
             quantization_config=quant,
             dtype=dtype,
             device_map=device_map,
+            **source.kwargs(),
         )
     except (OSError, ValueError) as exc:
         # Hub and filesystem failures arrive as OSError or HFValidationError (a
         # ValueError) with a traceback; the operator needs the key and the cause.
         raise ConfigError(
-            f"training.base_model {cfg.base_model!r} could not be loaded: {exc}"
+            f"training.base_model {source.label!r} could not be loaded: {exc}"
         ) from exc
+
+
+def model_source(cfg: QLoRAConfig) -> ModelSource:
+    """Where ``cfg.base_model``'s files are (``package:`` and GGUF resolved)."""
+    if cfg.base_model is None:
+        raise ConfigError("training.base_model is not set (the tiny model has none)")
+    return resolve_model(cfg.base_model, gguf_file=cfg.gguf_file, revision=cfg.revision)
+
+
+def _requantise(
+    model: PreTrainedModel,
+    quant: BitsAndBytesConfig,
+    dtype: torch.dtype,
+    device_map: dict[str, torch.device],
+) -> PreTrainedModel:
+    config, state_dict = model.config, model.state_dict()
+    cls = type(model)
+    del model
+    if hasattr(config, "quantization_config"):
+        # A GGUF-loaded config records the file's own quantisation; the tensors
+        # are de-quantised already, so that record would claim a pre-quantised model.
+        del config.quantization_config
+    quantised = cls.from_pretrained(
+        None,
+        config=config,
+        state_dict=state_dict,
+        quantization_config=quant,
+        dtype=dtype,
+        device_map=device_map,
+    )
+    del state_dict
+    if device_map[""].type == "cuda":
+        torch.cuda.empty_cache()
+    return quantised
 
 
 def set_gradient_checkpointing(model: nn.Module, enabled: bool) -> None:

@@ -27,7 +27,7 @@ from ragtune.tasks.training import checkpoint as ckpt
 from ragtune.tasks.training.batching import count_steps, make_plan
 from ragtune.tasks.training.config import DPConfig, QLoRAConfig
 from ragtune.tasks.training.data import EncodedSet, load_chat_dataset
-from ragtune.tasks.training.factories import llama_config, lora_config
+from ragtune.tasks.training.factories import llama_config, lora_config, model_source
 from ragtune.tasks.training.job import TrainingJob, fingerprint
 from ragtune.tasks.training.tokenizer import build_byte_tokenizer
 
@@ -43,8 +43,9 @@ def load_tokenizer(cfg: QLoRAConfig) -> PreTrainedTokenizerBase:
     """
     if cfg.base_model is None:
         return build_byte_tokenizer()
+    source = model_source(cfg)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(cfg.base_model, revision=cfg.revision)
+        tokenizer = AutoTokenizer.from_pretrained(source.location, **source.kwargs())
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"training.base_model {cfg.base_model!r}: tokenizer could not be loaded: "
@@ -69,8 +70,9 @@ def base_config(cfg: QLoRAConfig) -> PretrainedConfig:
     path = Path(cfg.base_model).expanduser()
     if cfg.base_model.startswith((".", "/", "~")) and not path.exists():
         raise ConfigError(f"training.base_model: folder {path} does not exist")
+    source = model_source(cfg)
     try:
-        return AutoConfig.from_pretrained(cfg.base_model, revision=cfg.revision)
+        return AutoConfig.from_pretrained(source.location, **source.kwargs())
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"training.base_model {cfg.base_model!r} could not be loaded: {exc}"

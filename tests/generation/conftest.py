@@ -53,3 +53,12 @@ def tiny_generator(training_cfg: QLoRAConfig):  # noqa: ANN201
     from ragtune.tasks.generation.hf import TinyGenerator
 
     return TinyGenerator.build(training_cfg, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def smollm2():  # noqa: ANN201
+    """The default generator, as params.yaml ships it (loaded once per session)."""
+    from ragtune.tasks.generation.config import GenerationConfig
+    from ragtune.tasks.generation.factory import build_generator
+
+    return build_generator(GenerationConfig(), QLoRAConfig(), device="cpu")

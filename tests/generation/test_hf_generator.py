@@ -137,7 +137,7 @@ def test_build_generator_4bit_with_adapter(training_cfg, adapter_dir, device):
 
 
 def test_relative_adapter_resolves_against_root(training_cfg, adapter_dir):
-    cfg = GenerationConfig(adapter=Path(adapter_dir.name))
+    cfg = GenerationConfig(provider="tiny", adapter=Path(adapter_dir.name))
 
     gen = build_generator(cfg, training_cfg, root=adapter_dir.parent, device="cpu")
 
@@ -147,7 +147,8 @@ def test_relative_adapter_resolves_against_root(training_cfg, adapter_dir):
 @pytest.mark.parametrize(
     ("fields", "fragment"),
     [
-        ({"provider": "hf"}, "generation.model is required"),
+        ({"provider": "hf", "model": None}, "generation.model is required"),
+        ({"provider": "openai", "endpoint": "http://x/v1"}, "model is required"),
         ({"provider": "openai", "model": "m"}, "generation.endpoint is required"),
         (
             {
@@ -158,7 +159,8 @@ def test_relative_adapter_resolves_against_root(training_cfg, adapter_dir):
             },
             "local models",
         ),
-        ({"revision": "abc"}, "revision pins an hf model"),
+        ({"provider": "tiny", "revision": "abc"}, "revision pins an hf model"),
+        ({"provider": "tiny", "gguf_file": "m.gguf"}, "provider 'hf' only"),
     ],
 )
 def test_generation_config_rejects_inconsistent_settings(fields, fragment):

@@ -90,7 +90,7 @@ def test_poller_picks_up_a_new_champion_without_restart(
     local = Settings(  # state and index under tmp_path: nothing is published there
         root=tmp_path,
         training=TRAINING,
-        generation=GenerationConfig(prompt_template=template),
+        generation=GenerationConfig(provider="tiny", prompt_template=template),
     )
     runtime = build_runtime(
         local,
