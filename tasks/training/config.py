@@ -143,6 +143,12 @@ class QLoRAConfig(StrictModel):
     eval_steps: int | None = Field(
         None, ge=1, description="Evaluate every N steps; None: only at the end."
     )
+    eval_max_examples: int | None = Field(
+        None,
+        ge=1,
+        description="Eval loss on the first N eval records only (a CPU run's eval "
+        "pass over the whole set can outlast its training); None: all.",
+    )
     gpu_price_per_hour: float = Field(
         2.5,
         ge=0,

@@ -46,7 +46,7 @@ def train(job: TrainingJob) -> TrainingResult:
     tracker = open_run(job, prep)
     data = FitData(
         train=prep.train.examples,
-        eval=prep.eval.examples if prep.eval else [],
+        eval=prep.eval.examples[: prep.cfg.eval_max_examples] if prep.eval else [],
         pad_id=outputs.pad_id(prep.tokenizer),
     )
     try:

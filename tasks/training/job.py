@@ -23,6 +23,7 @@ _NOT_FINGERPRINTED = {
     "save_steps",
     "save_total_limit",
     "eval_steps",
+    "eval_max_examples",
     "gpu_price_per_hour",
 }
 
