@@ -32,6 +32,7 @@ from prefect.runtime import flow_run
 from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
+from ragtune.flows._train_watch import watch
 from ragtune.flows._wiring import emit, prefect_secret, retrying, step
 from ragtune.flows.promotion import run_gates
 from ragtune.settings import Settings, load_settings
@@ -51,10 +52,12 @@ gates_task = step(check_from_settings, "dataset-gates")
 def train_task(
     settings: Settings, job: TrainingJob, backend: str | None
 ) -> TrainingResult:
-    """Submit through the backend (cost cap first), wait, fetch the adapter."""
+    """Submit through the backend (cost cap first), wait while reporting progress,
+    fetch the adapter; SIGTERM or Ctrl-C cancels the job."""
     runner = get_backend(backend, settings, secret_resolver=prefect_secret)
     handle = runner.submit(job)
-    status = runner.wait(handle, timeout_s=settings.retrain.timeout_hours * 3600)
+    timeout_s = settings.retrain.timeout_hours * 3600
+    status = watch(runner, handle, timeout_s, get_run_logger())
     if status.state != "succeeded":
         if not status.terminal:
             runner.cancel(handle)
@@ -178,7 +181,15 @@ def retrain(
                 dataset_hash=build.dataset_hash,
                 data_hash=revision.data_hash,
             )
-            result = train_task(settings, job, backend)
+            try:
+                result = train_task(settings, job, backend)
+            except KeyboardInterrupt as exc:
+                audit.append(
+                    "retrain.interrupted",
+                    run=job.run_name,
+                    signal=getattr(exc, "signal_name", "SIGINT"),
+                )
+                raise
             policy.mark_finished(runs, result.fingerprint, datetime.now(UTC))
         summary = _summary(job, result, build.dataset_hash, revision.data_hash, reused)
         summary["registered_version"] = register_task(settings, result, build)

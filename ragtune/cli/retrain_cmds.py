@@ -1,12 +1,32 @@
-"""``ragtune retrain``: the retrain flow with its gates, on a chosen GPU backend."""
+"""``ragtune retrain``: the retrain flow with its gates, on a chosen GPU backend.
+
+While the job trains, a progress bar on stderr shows steps, loss, tokens/s and
+the ETA (stdout keeps ``--json``'s one object). SIGTERM or Ctrl-C cancels the
+training job and exits with 128 + the signal number.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+from rich.progress import Progress as Bar
 
-from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.app import (
+    JSON_OPTION,
+    PARAMS_OPTION,
+    app,
+    console,
+    emit_json,
+    err_console,
+    load,
+)
+from ragtune.interrupt import sigterm_raises
+from ragtune.tasks.training.progress import Progress, format_duration
 
 BACKENDS = ("local", "prefect", "modal", "runpod")
 
@@ -26,16 +46,26 @@ def retrain(
 
     if backend is not None and backend not in BACKENDS:
         raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
+    from ragtune.flows._train_watch import listening
     from ragtune.flows.promotion import PromotionRejected
 
     load(params)
     try:
-        summary = retrain_flow(
-            params_path=str(params) if params else None,
-            backend=backend,
-            reason=reason,
-            force=force,
+        with sigterm_raises(), _training_bar() as bar, listening(bar):
+            summary = retrain_flow(
+                params_path=str(params) if params else None,
+                backend=backend,
+                reason=reason,
+                force=force,
+            )
+    except KeyboardInterrupt as exc:
+        name = getattr(exc, "signal_name", "SIGINT")
+        err_console.print(
+            f"[bold red]retrain stopped by {name}:[/] the training job was "
+            "cancelled; no candidate was promoted",
+            highlight=False,
         )
+        raise typer.Exit(128 + signal.Signals[name].value) from None
     except PromotionRejected as exc:  # print the gates, then exit 1
         outcome = {"status": "rejected", "reason": str(exc), **exc.summary}
         if as_json:
@@ -75,3 +105,39 @@ def _print_gates(promotion: dict) -> None:
     verdict = promotion.get("status", "?")
     why = promotion.get("reason") or promotion.get("approver") or ""
     console.print(f"promotion: {verdict} {why}".rstrip())
+
+
+class _TrainingBar:
+    """Draws training progress snapshots as one rich bar on stderr."""
+
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
+        self.task = None
+
+    def __call__(self, snap: Progress) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task("training", total=None, stats="")
+        stats = [] if snap.loss is None else [f"loss {snap.loss:.4f}"]
+        if snap.tokens_per_s is not None:
+            stats.append(f"{snap.tokens_per_s:.0f} tok/s")
+        if snap.eta_s is not None:
+            stats.append(f"ETA {format_duration(snap.eta_s)}")
+        self.bar.update(
+            self.task,
+            description=snap.phase,
+            completed=snap.step,
+            total=snap.total or None,
+            stats=", ".join(stats),
+        )
+
+
+@contextlib.contextmanager
+def _training_bar() -> Iterator[_TrainingBar]:
+    columns = (
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
+    with Bar(*columns, console=err_console) as bar:
+        yield _TrainingBar(bar)

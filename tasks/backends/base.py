@@ -32,6 +32,7 @@ from ragtune.tasks.backends.costcap import PlanSummary, check_cost_cap, estimate
 from ragtune.tasks.estimate.config import EstimatorConfig
 from ragtune.tasks.estimate.cost import Estimate
 from ragtune.tasks.training.entrypoint import TrainingJob, TrainingResult
+from ragtune.tasks.training.progress import PROGRESS_FILE, Progress, read_progress
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class Backend(Protocol):
     def logs(self, handle: JobHandle) -> str: ...
 
     def cancel(self, handle: JobHandle) -> None: ...
+
+    def progress(self, handle: JobHandle) -> Progress | None: ...
 
     def fetch_artifacts(self, handle: JobHandle, dest: Path) -> TrainingResult: ...
 
@@ -194,16 +197,29 @@ class BaseBackend:
         )
         return handle
 
-    def wait(self, handle: JobHandle, timeout_s: float | None = None) -> JobStatus:
-        """Poll every ``poll_interval_s`` until the job ends or time runs out."""
+    def wait(
+        self,
+        handle: JobHandle,
+        timeout_s: float | None = None,
+        on_poll: Callable[[JobStatus], None] | None = None,
+    ) -> JobStatus:
+        """Poll every ``poll_interval_s`` until the job ends or time runs out;
+        ``on_poll`` sees each status while the job has not ended."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             status = self.status(handle)
             if status.terminal:
                 return status
+            if on_poll is not None:
+                on_poll(status)
             if deadline is not None and time.monotonic() >= deadline:
                 return status
             time.sleep(self.cfg.poll_interval_s)
+
+    def progress(self, handle: JobHandle) -> Progress | None:
+        """The job's newest progress snapshot, when its output folder is readable
+        here (local jobs, workers sharing this file system); else None."""
+        return read_progress(handle.output_dir / PROGRESS_FILE)
 
     def _new_work_dir(self, run_name: str) -> Path:
         base = self.cfg.work_dir

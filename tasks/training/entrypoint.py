@@ -32,6 +32,7 @@ def train(job: TrainingJob) -> TrainingResult:
     # the settings import this module for TrainingJob alone.
     from ragtune.tasks.training import outputs
     from ragtune.tasks.training.preflight import preflight
+    from ragtune.tasks.training.progress import PROGRESS_FILE, ProgressFile
     from ragtune.tasks.training.steps import FitData
     from ragtune.tasks.training.tracking import open_run
     from ragtune.tasks.training.trainer import fit
@@ -42,6 +43,7 @@ def train(job: TrainingJob) -> TrainingResult:
         log.info("job %s already finished; returning its result", job.run_name)
         return TrainingResult.model_validate(finished)
     started = time.perf_counter()
+    progress = ProgressFile.start(job.output_dir / PROGRESS_FILE)
     model = outputs.build_model(prep.cfg, job.device)
     tracker = open_run(job, prep)
     data = FitData(
@@ -52,11 +54,13 @@ def train(job: TrainingJob) -> TrainingResult:
     try:
         outcome = fit(
             model, data, prep.cfg, job.output_dir / "checkpoints", prep.fingerprint,
-            resume=job.resume, sink=tracker, dp=job.dp,
+            resume=job.resume, sink=tracker, dp=job.dp, progress=progress,
         )  # fmt: skip
+        progress.phase("saving")
         card = outputs.finish(job, prep, model, outcome, tracker)
     except BaseException:
         tracker.finish(ok=False)
         raise
+    progress.phase("done")
     log.info("trained %s in %.1fs", job.run_name, time.perf_counter() - started)
     return TrainingResult.model_validate(card)

@@ -34,6 +34,7 @@ from ragtune.tasks.training.batching import (
 from ragtune.tasks.training.config import DPConfig, QLoRAConfig
 from ragtune.tasks.training.factories import compute_dtype
 from ragtune.tasks.training.loop import build_optimizer
+from ragtune.tasks.training.progress import ProgressFile
 from ragtune.tasks.training.steps import FitData, Run, evaluate, train_step
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def fit(
     resume: bool = False,
     sink: MetricsSink | None = None,
     dp: DPConfig | None = None,
+    progress: ProgressFile | None = None,
 ) -> FitOutcome:
     """Train ``model``'s LoRA weights on ``data``, checkpointing under ``checkpoints``.
 
@@ -161,6 +163,8 @@ def fit(
         sink: receives per-step metrics (loss, learning_rate, grad_norm,
             tokens_per_s, step_time_s, eval_loss, epsilon under DP).
         dp: DP-SGD settings; None trains without differential privacy.
+        progress: receives steps done and planned, loss, tokens/s and the ETA
+            after every step (the CLI's progress bar reads it).
     """
     plan = make_plan(cfg, data.train, dp=dp is not None)
     total = count_steps(cfg, plan)
@@ -170,7 +174,7 @@ def fit(
         state = _resume(run, TrainState(fingerprint), checkpoints) if resume else None
         resumed_from = state.step if state else None
         state = state or TrainState(fingerprint)
-        _loop(run, state, total, checkpoints, sink)
+        _loop(run, state, total, checkpoints, (sink, progress))
     epsilon = None
     if run.dp is not None:
         run.dp.detach()
@@ -208,13 +212,27 @@ def _one_step(run: Run, state: TrainState) -> dict[str, float]:
 
 
 def _loop(
-    run: Run, state: TrainState, total: int, root: Path, sink: MetricsSink | None
+    run: Run,
+    state: TrainState,
+    total: int,
+    root: Path,
+    sinks: tuple[MetricsSink | None, ProgressFile | None],
 ) -> None:
+    sink, progress = sinks
     started, before = time.perf_counter(), state.elapsed_s
     every = run.cfg.eval_steps
+    if progress is not None:
+        progress.update(state.step, total, {}, state.elapsed_s, state.tokens_seen)
     while state.step < total:
         metrics = _one_step(run, state)
+        state.elapsed_s = before + time.perf_counter() - started
+        if progress is not None:
+            progress.update(
+                state.step, total, metrics, state.elapsed_s, state.tokens_seen
+            )
         if state.step == total or (every and state.step % every == 0):
+            if progress is not None:
+                progress.phase("evaluating")
             eval_loss = evaluate(run)
             if eval_loss is not None:
                 metrics["eval_loss"] = eval_loss

@@ -67,6 +67,22 @@ def test_loss_falls_on_train_and_eval(trained):
     assert result.tokens_seen == 3 * sum(len(ex) for ex in _train_examples(job))
 
 
+def test_progress_lines_follow_every_step_for_the_progress_bar(trained):
+    from ragtune.tasks.training.progress import PROGRESS_FILE
+
+    job, result = trained
+    text = (job.output_dir / PROGRESS_FILE).read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    phases = [line["phase"] for line in lines]
+    assert phases[0] == "loading" and phases[-2:] == ["saving", "done"]
+    assert phases.count("evaluating") == 3  # eval_steps 4 of 12
+    steps = [line["step"] for line in lines if line["phase"] == "training"]
+    assert steps == list(range(13))  # 0: about to start
+    last = lines[-1]
+    assert (last["step"], last["total"], last["loss"]) == (12, 12, result.final_loss)
+    assert last["tokens_seen"] == result.tokens_seen and last["tokens_per_s"] > 0
+
+
 def _train_examples(job):
     from ragtune.tasks.training.tokenizer import build_byte_tokenizer
 

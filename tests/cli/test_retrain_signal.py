@@ -1,0 +1,97 @@
+"""SIGTERM to ``ragtune retrain`` while the local backend trains: the training
+child's process group is stopped, nothing is registered, and the CLI says so and
+exits 143 (128 + SIGTERM) within seconds.
+
+The run is the tiny random-weight model (not the shipped SmolLM2) with far more
+steps than the test waits for: only the stop is under test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests._server import shared_api
+from tests.flows._project import audit_records, promotion_project, update_params
+
+pytestmark = pytest.mark.slow
+
+STOP_WITHIN_S = 60  # the backend's grace period is 10 s; Prefect reports after
+
+
+def _training_child(cli: subprocess.Popen, timeout_s: float) -> psutil.Process:
+    """The ``python -m ragtune.tasks.training`` process under the CLI, once it
+    has written its first training step."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert cli.poll() is None, cli.communicate()
+        for proc in psutil.Process(cli.pid).children(recursive=True):
+            try:
+                if "ragtune.tasks.training" in " ".join(proc.cmdline()):
+                    return proc
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.5)
+    raise AssertionError("no training process started")
+
+
+def _wait_training(root: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for path in root.glob("state/retrain/**/progress.jsonl"):
+            if '"phase": "training"' in path.read_text():
+                return
+        time.sleep(0.5)
+    raise AssertionError("the training child never reached its step loop")
+
+
+def _gone(proc: psutil.Process, timeout_s: float) -> bool:
+    try:
+        proc.wait(timeout=timeout_s)
+    except psutil.TimeoutExpired:
+        return False
+    return True
+
+
+def test_sigterm_cancels_the_training_child_and_exits_143(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    params = promotion_project(tmp_path, repo_root)
+    update_params(params, "training", max_steps=100_000, save_steps=100_000)
+    env = os.environ | {
+        "PREFECT_HOME": str(tmp_path / ".prefect"),
+        "PREFECT_API_URL": shared_api(),
+        "COLUMNS": "200",
+    }
+    exe = Path(sys.executable).with_name("ragtune")
+    cli = subprocess.Popen(
+        [str(exe), "retrain", "--backend", "local", "--json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        child = _training_child(cli, timeout_s=240)
+        _wait_training(tmp_path, timeout_s=120)
+        cli.send_signal(signal.SIGTERM)
+        out, err = cli.communicate(timeout=STOP_WITHIN_S)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 128 + signal.SIGTERM, err
+    assert "retrain stopped by SIGTERM" in err
+    assert out == ""  # --json: no half summary on stdout
+    assert _gone(child, timeout_s=5), f"training process {child.pid} outlived the CLI"
+    actions = [r["action"] for r in audit_records(params)]
+    assert "retrain.interrupted" in actions
+    assert "retrain.candidate" not in actions  # nothing registered or promoted
+    assert not list(tmp_path.glob("state/retrain/**/adapter"))
