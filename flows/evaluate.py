@@ -31,6 +31,7 @@ def evaluate(
     eval_path: str | None = None,
     split: str = "test",
     out: str | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
     """Returns the report as JSON, with the paths of the files it wrote."""
     settings = load_settings(params_path)
@@ -41,6 +42,7 @@ def evaluate(
         adapter=Path(adapter) if adapter else None,
         eval_path=Path(eval_path) if eval_path else None,
         split=split,
+        model=model,
         secret_resolver=prefect_secret,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -14,6 +14,7 @@ import typer
 from rich.markdown import Markdown
 
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
+from ragtune.cli.progress_view import progress_bars
 from ragtune.errors import InputError
 
 
@@ -21,6 +22,16 @@ from ragtune.errors import InputError
 def decide(
     gaps_file: Path = typer.Argument(..., help="GAPS.yaml describing the gaps."),
     params: Path | None = PARAMS_OPTION,
+    gap: list[str] = typer.Option(
+        None, "--gap", help="Decide only this gap (repeatable). Default: all."
+    ),
+    answers: int | None = typer.Option(
+        None,
+        "--answers",
+        min=0,
+        help="Questions per gap the model answers (default: "
+        "decision.answer_questions_per_gap; 0: retrieval only).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend RAG, fine-tuning, both or neither for each gap, from evidence."""
@@ -29,10 +40,12 @@ def decide(
     load(params)  # bad params: exit 2 before Prefect starts
     if not gaps_file.is_file():
         raise InputError(f"gaps file {gaps_file} not found")
-    with console.status("measuring the RAG baseline per gap", spinner="dots"):
+    with progress_bars("decide: measuring retrieval and answers per gap"):
         record = decide_flow(
             gaps_file=str(gaps_file.resolve()),
             params_path=str(params) if params else None,
+            gaps=gap or None,
+            answer_questions=answers,
         )
     if as_json:
         emit_json(record)

@@ -13,9 +13,9 @@ from ragtune.cli.app import (
     app,
     console,
     emit_json,
-    err_console,
     load,
 )
+from ragtune.cli.progress_view import progress_bars
 
 
 @app.command("eval")
@@ -33,6 +33,12 @@ def eval_cmd(
     adapter: Path | None = typer.Option(
         None, "--adapter", help="LoRA adapter folder; adds the fine-tuned configs."
     ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Registry version (or 'champion') to evaluate as fine-tuned. Default: "
+        "the champion, when the registry has one.",
+    ),
     eval_path: Path | None = typer.Option(
         None, "--eval", help="BEIR eval-set folder (default: data.eval_path)."
     ),
@@ -46,7 +52,7 @@ def eval_cmd(
     from ragtune.flows.evaluate import evaluate
 
     load(params)  # bad params: exit 2 before Prefect starts
-    with err_console.status("answering the eval set", spinner="dots"):
+    with progress_bars("evaluate: answering the eval set per configuration"):
         body = evaluate(
             params_path=str(params) if params else None,
             configs=configs or None,
@@ -55,6 +61,7 @@ def eval_cmd(
             eval_path=str(eval_path) if eval_path else None,
             split=split,
             out=str(out) if out else None,
+            model=model,
         )
     if as_json:
         emit_json(body)

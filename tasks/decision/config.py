@@ -66,6 +66,13 @@ class DecisionConfig(StrictModel):
     max_queries_per_gap: int = Field(
         60, ge=1, description="Slice queries evaluated per gap (seeded sample)."
     )
+    answer_questions_per_gap: int = Field(
+        12,
+        ge=0,
+        description="Questions of each gap's slice the configured model answers "
+        "(closed book and with retrieval) to measure answer figures; 0: measure "
+        "retrieval only.",
+    )
     seed: int = Field(13, description="Seed of the slice sample.")
     min_format_compliance: float = Field(
         0.95, ge=0, le=1, description="Share of answers in the required format."

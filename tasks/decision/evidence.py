@@ -5,10 +5,12 @@ against a first try. So each gap's slice is run through a small grid (every k in
 ``k_grid`` x every search mode x with and without a class filter) and the best
 setting is kept: among the settings that reach the target, the one that sends
 the fewest context tokens (the cheapest to serve); if none reaches it, the one
-with the highest figure. Retrieval metrics are measured here; answer metrics
-(token F1, exact match, format compliance, answer latency) come from an optional
-answer scorer, or from figures declared in GAPS.yaml, and the evidence records
-which is which.
+with the highest figure. Retrieval metrics are measured here for every setting.
+Answer metrics (token F1, exact match, format compliance, answer latency) cost a
+model call per question, so the answer scorer runs once, on the setting the
+retrieval figures chose, and also answers closed book for the comparison;
+figures declared in GAPS.yaml fill only what was not measured, and the evidence
+records which is which.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -28,6 +31,7 @@ from ragtune.tasks.decision.models import (
     AlternativeFigures,
     AnswerFigures,
     Evidence,
+    MeasuredAnswers,
     RetrievalSetting,
     SettingResult,
 )
@@ -37,7 +41,7 @@ from ragtune.tasks.evaluation.retrieval import retrieval_metrics
 
 log = logging.getLogger(__name__)
 
-AnswerScorer = Callable[[Gap, RetrievalSetting, Sequence[EvalQuery]], AnswerFigures]
+AnswerScorer = Callable[[Gap, RetrievalSetting, Sequence[EvalQuery]], MeasuredAnswers]
 
 
 def measure_rag_baseline(
@@ -58,12 +62,14 @@ def measure_rag_baseline(
             e.g. :func:`~ragtune.tasks.decision.retrievers.lancedb_search_factory`.
         cfg: Grid, sample size, token counts and prices.
         chunk_tokens: Mean tokens per retrieved chunk (context cost per hit).
-        answer_scorer: Scores answers for a setting on the slice; called once
-            per setting when given.
+        answer_scorer: Answers the slice closed book and with the chosen
+            setting; called once per gap when given.
 
     Raises:
         InputError: the slice names unknown query ids or selects no judged query.
     """
+    if gap.eval_slice is None:
+        return unmeasured_evidence(gap, cfg)
     queries = slice_queries(gap, evalset, cfg)
     results: list[SettingResult] = []
     depth = max(cfg.k_grid)
@@ -78,9 +84,18 @@ def measure_rag_baseline(
                 (mode, classes),
                 cfg,
                 chunk_tokens,
-                answer_scorer,
             )
     best = choose_best(results, gap.accuracy_target.target)
+    measured = None
+    if answer_scorer is not None and needs_answers(gap):
+        measured = answer_scorer(gap, best.setting, queries)
+        best = replace(
+            best,
+            answers=measured.rag,
+            metric=_metric(
+                gap.accuracy_target.metric, best.retrieval["recall_at_k"], measured.rag
+            ),
+        )
     log.info(
         "gap %s: best of %d settings is %s (%s %s)",
         gap.name,
@@ -89,7 +104,40 @@ def measure_rag_baseline(
         gap.accuracy_target.metric,
         "n/a" if best.metric is None else f"{best.metric:.3f}",
     )
-    return build_evidence(gap, best, tuple(results), len(queries), cfg)
+    return build_evidence(gap, best, tuple(results), len(queries), cfg, measured)
+
+
+def needs_answers(gap: Gap) -> bool:
+    """Whether the rules need the model's answers: an answer-level target or a
+    required format (a recall target is settled by retrieval alone)."""
+    return gap.accuracy_target.metric != "recall_at_k" or gap.format is not None
+
+
+def unmeasured_evidence(gap: Gap, cfg: DecisionConfig) -> Evidence:
+    """Evidence for a gap no eval question covers: only what GAPS.yaml declares,
+    and a note naming what is missing (no slice is invented for it)."""
+    sources: dict[str, str] = {}
+    declared = gap.measured
+    metric = gap.accuracy_target.metric
+    return Evidence(
+        gap=gap.name,
+        metric=metric,
+        target=gap.accuracy_target.target,
+        value=_pick(None, getattr(declared, metric, None), metric, sources),
+        format_compliance=_pick(
+            None,
+            getattr(declared, "format_compliance", None),
+            "format_compliance",
+            sources,
+        ),
+        fine_tuned=alternative(gap, 0.0, cfg.answer_tokens, cfg, sources),
+        query_volume_per_month=gap.query_volume_per_month,
+        sources=sources,
+        notes=(
+            "no eval slice: nothing was measured; add questions with reference "
+            "answers for this gap to the eval set and name them in eval_slice",
+        ),
+    )
 
 
 def slice_queries(
@@ -97,6 +145,8 @@ def slice_queries(
 ) -> tuple[EvalQuery, ...]:
     """The judged queries of the gap's slice, a seeded sample of at most
     ``cfg.max_queries_per_gap`` in eval-set order."""
+    if gap.eval_slice is None:
+        raise InputError(f"gap {gap.name!r} has no eval_slice")
     known = {q.qid for q in evalset.queries}
     unknown = sorted(set(gap.eval_slice.query_ids) - known)
     if unknown:
@@ -148,7 +198,7 @@ def choose_best(results: Sequence[SettingResult], target: float) -> SettingResul
 
 
 def _filters(gap: Gap, cfg: DecisionConfig) -> list[tuple[str, ...] | None]:
-    if cfg.try_class_filter and gap.eval_slice.classes:
+    if cfg.try_class_filter and gap.eval_slice and gap.eval_slice.classes:
         return [None, tuple(gap.eval_slice.classes)]
     return [None]
 
@@ -161,7 +211,6 @@ def _run_group(
     group: tuple[str, tuple[str, ...] | None],
     cfg: DecisionConfig,
     chunk_tokens: float,
-    scorer: AnswerScorer | None,
 ) -> list[SettingResult]:
     """Search every query once at the deepest k, then score each k by cutting."""
     docs: dict[str, list[str]] = {}
@@ -177,7 +226,6 @@ def _run_group(
         rankings = {qid: list(dict.fromkeys(d[:k])) for qid, d in docs.items()}
         metrics = retrieval_metrics(rankings, evalset.qrels, k)
         hits = sum(min(k, len(d)) for d in docs.values()) / len(docs)
-        answers = scorer(gap, setting, queries) if scorer else None
         out.append(
             SettingResult(
                 setting=setting,
@@ -186,12 +234,9 @@ def _run_group(
                     "mrr": metrics.mrr,
                     "ndcg_at_10": metrics.ndcg_at_10,
                 },
-                metric=_metric(
-                    gap.accuracy_target.metric, metrics.recall_at_k, answers
-                ),
+                metric=_metric(gap.accuracy_target.metric, metrics.recall_at_k, None),
                 context_tokens=hits * chunk_tokens,
                 retrieval_latency_p95_ms=latency,
-                answers=answers,
             )
         )
     return out
@@ -209,6 +254,7 @@ def build_evidence(
     tried: tuple[SettingResult, ...],
     n_queries: int,
     cfg: DecisionConfig,
+    measured: MeasuredAnswers | None = None,
 ) -> Evidence:
     """Evidence from the best setting, declared figures filling what was not run."""
     declared = gap.measured
@@ -247,6 +293,8 @@ def build_evidence(
         rag_cost_per_month_usd=costing.per_month(rag_1k, gap.query_volume_per_month),
         latency_p95_ms=latency,
         fine_tuned=alternative(gap, best.context_tokens, tokens_out, cfg, sources),
+        closed_book=None if measured is None else measured.closed_book,
+        differences=() if measured is None else measured.differences,
         query_volume_per_month=gap.query_volume_per_month,
         sources=sources,
         notes=tuple(notes),

@@ -120,7 +120,11 @@ class Gap(GapModel):
     personal_data: bool = False
     legal_basis: str | None = Field(None, min_length=1)
     labelled_examples: int = Field(0, ge=0)
-    eval_slice: EvalSlice
+    eval_slice: EvalSlice | None = Field(
+        None,
+        description="The eval-set questions that measure the gap; leave it out "
+        "when none exist yet (the record then says what evidence is missing).",
+    )
     measured: Measured | None = None
     assumptions: Assumptions | None = None
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Recommendation = Literal["rag", "fine-tune", "both", "neither"]
+FineTuneReadiness = Literal["ready", "not-yet", "blocked", "not-needed"]
 Effect = Literal["rag", "fine-tune", "none"]
 
 
@@ -29,7 +30,12 @@ class RetrievalSetting:
 
 @dataclass(frozen=True)
 class AnswerFigures:
-    """Answer-level figures an answer harness measured for one setting."""
+    """Answer-level figures an answer harness measured for one configuration.
+
+    ``ci`` holds each metric's bootstrap interval ``[low, high]``; ``n`` is the
+    number of questions answered, ``configuration`` what answered them (closed
+    book, or with which retrieval setting) and ``model`` which generator.
+    """
 
     token_f1: float | None = None
     exact_match: float | None = None
@@ -37,6 +43,24 @@ class AnswerFigures:
     latency_p95_ms: float | None = None
     tokens_in: float | None = None
     tokens_out: float | None = None
+    n: int = 0
+    ci: dict[str, list[float]] = field(default_factory=dict)
+    configuration: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredAnswers:
+    """The configured model on a gap's slice: closed book and with retrieval.
+
+    ``differences`` are paired bootstrap results of (with retrieval - closed
+    book) per metric: ``gain``, ``ci_low``, ``ci_high``, ``p_value``, ``n``.
+    """
+
+    closed_book: AnswerFigures
+    rag: AnswerFigures
+    differences: tuple[dict[str, Any], ...] = ()
+    qids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,8 @@ class Evidence:
     rag_cost_per_month_usd: float | None = None
     latency_p95_ms: float | None = None
     fine_tuned: AlternativeFigures = field(default_factory=AlternativeFigures)
+    closed_book: AnswerFigures | None = None
+    differences: tuple[dict[str, Any], ...] = ()
     query_volume_per_month: int = 0
     sources: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -137,6 +163,8 @@ class Decision:
     fine_tune_cost: dict[str, Any] | None = None
     missing_evidence: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    fine_tune_readiness: FineTuneReadiness = "not-needed"
+    outcome: str = ""
 
     @property
     def fired(self) -> tuple[str, ...]:

@@ -2,9 +2,12 @@
 
 A recommendation to fine-tune is only as good as the data set behind it: the
 framework asks for at least 1,000 representative, expert-labelled examples and
-no personal data without a legal basis. These checks run for gaps whose
-recommendation includes fine-tuning; each gap found blocks training until fixed
-(the retrain flow's dataset gates enforce the same rules later).
+no personal data without a legal basis. These checks run for every gap, so a
+record shows what a fine-tune would need even where RAG suffices today; where
+the evidence asks for a fine-tune, they decide whether it can start: ``ready``,
+``not-yet`` (too few or unlabelled examples: collect them) or ``blocked``
+(personal data without a legal basis: a legal question before a technical
+one). The retrain flow's dataset gates enforce the same rules later.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Sequence
 
 from ragtune.tasks.decision.config import DecisionConfig
 from ragtune.tasks.decision.gaps import Gap
-from ragtune.tasks.decision.models import ReadinessGap, RuleResult
+from ragtune.tasks.decision.models import FineTuneReadiness, ReadinessGap, RuleResult
+
+BLOCKING = frozenset({"personal-data-without-legal-basis"})
 
 
 def dataset_readiness(gap: Gap, cfg: DecisionConfig) -> tuple[ReadinessGap, ...]:
@@ -44,6 +49,28 @@ def dataset_readiness(gap: Gap, cfg: DecisionConfig) -> tuple[ReadinessGap, ...]
             )
         )
     return tuple(found)
+
+
+def fine_tune_readiness(
+    recommendation: str, readiness: Sequence[ReadinessGap]
+) -> FineTuneReadiness:
+    """Whether the fine-tune the evidence asks for can start."""
+    if recommendation not in ("fine-tune", "both"):
+        return "not-needed"
+    if any(g.kind in BLOCKING for g in readiness):
+        return "blocked"
+    return "not-yet" if readiness else "ready"
+
+
+def outcome(recommendation: str, status: FineTuneReadiness) -> str:
+    """What happens now: the recommendation, qualified when its fine-tune cannot
+    start (never silently downgraded to RAG)."""
+    if status not in ("not-yet", "blocked"):
+        return recommendation
+    words = status.replace("-", " ")
+    if recommendation == "fine-tune":
+        return f"fine-tune ({words})"
+    return f"{recommendation} (fine-tune {words})"
 
 
 def next_steps(

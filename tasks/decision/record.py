@@ -132,6 +132,7 @@ def audit_record(
         index_tag=index.get("tag"),
         data_hash=index.get("data_hash"),
         recommendations={d["gap"]: d["recommendation"] for d in record["decisions"]},
+        outcomes={d["gap"]: d.get("outcome") for d in record["decisions"]},
     )
 
 

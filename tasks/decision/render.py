@@ -18,12 +18,13 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"data hash `{index.get('data_hash')}`",
         f"- eval set: {_eval_set(record.get('eval_set') or {})}",
         "",
-        "| gap | type | recommendation | rules fired |",
+        "| gap | type | outcome | rules fired |",
         "|---|---|---|---|",
     ]
     for d in record["decisions"]:
+        outcome = d.get("outcome") or d["recommendation"]
         lines.append(
-            f"| {d['gap']} | {d['gap_type']} | **{d['recommendation']}** | "
+            f"| {d['gap']} | {d['gap_type']} | **{outcome}** | "
             f"{', '.join(d['fired'])} |"
         )
     for d in record["decisions"]:
@@ -37,7 +38,7 @@ def _eval_set(info: dict[str, Any]) -> str:
 
 def _gap_section(d: dict[str, Any]) -> list[str]:
     lines = [
-        f"## {d['gap']}: {d['recommendation']}",
+        f"## {d['gap']}: {d.get('outcome') or d['recommendation']}",
         "",
         d["summary"],
         "",
@@ -46,14 +47,53 @@ def _gap_section(d: dict[str, Any]) -> list[str]:
     ]
     if d["missing_evidence"]:
         lines.append(f"- not measured: {', '.join(d['missing_evidence'])}")
-    lines += ["", *_evidence(d["evidence"]), "", *_rules(d["rules"])]
+    lines += ["", *_evidence(d["evidence"]), *answers_table(d["evidence"])]
+    lines += ["", *_rules(d["rules"])]
     lines += ["", *_fine_tune(d.get("fine_tune_cost"))]
     if d["readiness"]:
-        lines += ["", "Dataset readiness gaps:", ""]
+        status = d.get("fine_tune_readiness", "not-needed")
+        lines += ["", f"Dataset readiness for a fine-tune ({status}):", ""]
         lines += [f"- **{g['kind']}**: {g['detail']}" for g in d["readiness"]]
     if d["next_steps"]:
         lines += ["", "Next steps:", ""] + [f"- {s}" for s in d["next_steps"]]
     return lines
+
+
+def answers_table(e: dict[str, Any]) -> list[str]:
+    """The configured model's answers on the slice, closed book vs with retrieval,
+    means with their intervals, and the paired gain; empty when not measured."""
+    closed, rag = e.get("closed_book"), (e.get("best") or {}).get("answers")
+    if not closed or not rag:
+        return []
+    model = rag.get("model") or "the configured model"
+    lines = [
+        "",
+        f"Answers by {model} on {rag['n']} questions of the slice (measured):",
+        "",
+        "| configuration | token F1 | exact match | format | p95 latency |",
+        "|---|---|---|---|---|",
+    ]
+    for fig in (closed, rag):
+        lines.append(
+            f"| {fig['configuration']} | {_ci(fig, 'token_f1')} | "
+            f"{_ci(fig, 'exact_match')} | {_ci(fig, 'format_compliance')} | "
+            f"{_num(fig['latency_p95_ms'], ',.0f')} ms |"
+        )
+    for diff in e.get("differences") or []:
+        verdict = "significant" if diff["significant"] else "not significant"
+        lines.append(
+            f"\nRetrieval gain on {diff['metric']}: {diff['gain']:+.3f} "
+            f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
+            f"({verdict}, n={diff['n']})"
+        )
+    return lines
+
+
+def _ci(fig: dict[str, Any], metric: str) -> str:
+    value, ci = fig.get(metric), (fig.get("ci") or {}).get(metric)
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def _type_why(d: dict[str, Any]) -> str:
@@ -82,7 +122,8 @@ def _evidence(e: dict[str, Any]) -> list[str]:
     ]
     lines = ["| evidence | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in rows]
-    sources = ", ".join(f"{k}: {v}" for k, v in sorted(src.items()))
+    shown = {"declared": "declared, not measured"}
+    sources = ", ".join(f"{k}: {shown.get(v, v)}" for k, v in sorted(src.items()))
     notes = "; ".join(e.get("notes") or [])
     lines += ["", f"Sources: {sources}." + (f" Notes: {notes}." if notes else "")]
     if e.get("tried"):

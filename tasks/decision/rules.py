@@ -43,7 +43,12 @@ from ragtune.tasks.decision.models import (
     ReadinessGap,
     RuleResult,
 )
-from ragtune.tasks.decision.readiness import dataset_readiness, next_steps
+from ragtune.tasks.decision.readiness import (
+    dataset_readiness,
+    fine_tune_readiness,
+    next_steps,
+    outcome,
+)
 
 KNOWLEDGE_TYPES = frozenset({"current-facts", "document-retrieval"})
 
@@ -96,9 +101,8 @@ def decide(
         (False, True): "rag",
         (False, False): "neither",
     }[("fine-tune" in asks, "rag" in asks)]
-    readiness: tuple[ReadinessGap, ...] = ()
-    if recommendation in ("fine-tune", "both"):
-        readiness = dataset_readiness(gap, cfg)
+    readiness: tuple[ReadinessGap, ...] = dataset_readiness(gap, cfg)
+    status = fine_tune_readiness(recommendation, readiness)
     return Decision(
         gap=gap.name,
         gap_type=kind.gap_type,
@@ -113,6 +117,8 @@ def decide(
         fine_tune_cost=fine_tune_cost,
         missing_evidence=_missing(gap, evidence),
         next_steps=next_steps(recommendation, rules, readiness),
+        fine_tune_readiness=status,
+        outcome=outcome(recommendation, status),
     )
 
 
@@ -280,6 +286,8 @@ def _summary(recommendation: str, rules: tuple[RuleResult, ...]) -> str:
 
 def _missing(gap: Gap, evidence: Evidence) -> tuple[str, ...]:
     missing = []
+    if gap.eval_slice is None:
+        missing.append("eval slice: no eval-set questions cover this gap")
     if evidence.value is None:
         missing.append(evidence.metric)
     if gap.format is not None and evidence.format_compliance is None:

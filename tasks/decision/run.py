@@ -5,6 +5,7 @@ Called by the ``decide`` flow (which publishes the ``decision-record`` artifact)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,29 @@ from ragtune.settings import Settings
 
 
 def run_decision(
-    settings: Settings, gaps_file: Path, actor: str = "cli"
+    settings: Settings,
+    gaps_file: Path,
+    actor: str = "cli",
+    *,
+    only: Sequence[str] | None = None,
+    answer_questions: int | None = None,
+    secret_resolver: Callable[[str], str] | None = None,
+    on_answer: Callable[[str, str], None] | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    """Measure, decide, write the record and audit it; returns (record, paths)."""
+    """Measure, decide, write the record and audit it; returns (record, paths).
+
+    The configured generator answers each gap's slice (closed book and with the
+    chosen retrieval) unless ``decision.answer_questions_per_gap`` is 0.
+
+    Args:
+        settings: Loaded params.yaml.
+        gaps_file: GAPS.yaml.
+        actor: Who asked, for the audit log.
+        only: Decide only these gaps (names); default all.
+        answer_questions: Overrides ``decision.answer_questions_per_gap``.
+        secret_resolver: Reads a Prefect Secret block (endpoint key).
+        on_answer: Progress callback (configuration, qid).
+    """
     from ragtune.tasks.decision import (
         audit_record,
         build_record,
@@ -30,11 +51,18 @@ def run_decision(
     from ragtune.tasks.evaluation.beir import load_beir
 
     cfg = _decision_config(settings)
+    if answer_questions is not None:
+        cfg = cfg.model_copy(update={"answer_questions_per_gap": answer_questions})
     classes = settings.freshness.classes
-    gaps = load_gaps(gaps_file, known_classes=classes)
+    gaps = select_gaps(load_gaps(gaps_file, known_classes=classes), only)
     table, index = _live_index(settings)
     evalset = load_beir(settings.path(settings.data.eval_path))
     embedder = build_embedder(settings.embedding)
+    scorer = None
+    if cfg.answer_questions_per_gap > 0:
+        scorer = answer_scorer(
+            settings, table, embedder, cfg, secret_resolver, on_answer
+        )
     decisions = decide_gaps(
         gaps,
         evalset,
@@ -43,6 +71,7 @@ def run_decision(
         chunk_tokens=mean_chunk_tokens(table, cfg.chars_per_token),
         volatile_classes={name for name, c in classes.items() if c.volatile},
         estimator_cfg=getattr(settings, "estimate", None),
+        answer_scorer=scorer,
     )
     record = build_record(
         decisions,
@@ -61,6 +90,56 @@ def run_decision(
     paths = write_record(record, folder)
     audit_record(record, paths, settings.path(settings.project.audit_log), actor)
     return {**record, "record_id": paths.record_id}, paths
+
+
+def select_gaps(gaps: Any, only: Sequence[str] | None) -> Any:
+    """The gaps file with only the named gaps, in the file's order.
+
+    Raises:
+        InputError: a name is not a gap of the file.
+    """
+    if not only:
+        return gaps
+    names = [g.name for g in gaps.gaps]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise InputError(
+            f"unknown gap(s) {', '.join(unknown)}; the file has: {', '.join(names)}"
+        )
+    return gaps.model_copy(update={"gaps": [g for g in gaps.gaps if g.name in only]})
+
+
+def answer_scorer(
+    settings: Settings,
+    table: Any,
+    embedder: Any,
+    cfg: Any,
+    secret_resolver: Callable[[str], str] | None = None,
+    on_answer: Callable[[str, str], None] | None = None,
+) -> Any:
+    """The harness scorer with the configured generator on the live index."""
+    from ragtune.tasks.decision.answering import HarnessAnswerScorer
+    from ragtune.tasks.evaluation.retriever import index_retriever
+    from ragtune.tasks.evaluation.run import load_prompts, price_key
+    from ragtune.tasks.generation.factory import build_generator, generation_params
+
+    gen = settings.generation
+    depth = settings.evaluation.search_k
+    return HarnessAnswerScorer(
+        generator=build_generator(
+            gen, settings.training, root=settings.root, secret_resolver=secret_resolver
+        ),
+        retriever_for=lambda classes: index_retriever(
+            table, embedder, depth, settings.index, classes
+        ),
+        prompts=load_prompts(settings),
+        params=generation_params(gen),
+        eval_cfg=settings.evaluation,
+        prices=settings.evaluation.prices,
+        price=price_key(gen),
+        max_answers=cfg.answer_questions_per_gap,
+        on_answer=on_answer,
+    )
 
 
 def _decision_config(settings: Settings):  # noqa: ANN202 - DecisionConfig

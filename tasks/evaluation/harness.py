@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragtune import progress
 from ragtune.errors import InputError
 from ragtune.tasks.evaluation.answers import (
     FormatSpec,
@@ -155,10 +156,12 @@ def run_harness(
     for config in configs:
         generator = generators[config.generator]
         records = []
-        for query in queries:
-            records.append(_answer(query, config, generator, run))
-            if on_answer is not None:
-                on_answer(config.name, query.qid)
+        with progress.step(f"{evalset.name}: {config.name}", len(queries)) as bar:
+            for query in queries:
+                records.append(_answer(query, config, generator, run))
+                bar.advance()
+                if on_answer is not None:
+                    on_answer(config.name, query.qid)
         scope = retrieval if config.rag else None
         results.append(
             ConfigResult.from_records(

@@ -45,12 +45,18 @@ def chunk_texts(table: Table, chunk_ids: Sequence[str]) -> dict[str, str]:
 
 
 def index_retriever(
-    table: Table, embedder: Embedder, k: int, cfg: IndexConfig | None = None
+    table: Table,
+    embedder: Embedder,
+    k: int,
+    cfg: IndexConfig | None = None,
+    classes: Sequence[str] | None = None,
 ) -> Callable[[str], list[RetrievedChunk]]:
-    """Question -> the top ``k`` chunks by hybrid search, with full texts."""
+    """Question -> the top ``k`` chunks by hybrid search (only ``classes`` when
+    given), with full texts."""
+    only = list(classes) if classes else None
 
     def retrieve(question: str) -> list[RetrievedChunk]:
-        hits = hybrid_search(table, embedder, question, k=k, cfg=cfg)
+        hits = hybrid_search(table, embedder, question, k=k, classes=only, cfg=cfg)
         texts = chunk_texts(table, [h.chunk_id for h in hits])
         return [
             RetrievedChunk(

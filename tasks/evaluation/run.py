@@ -22,6 +22,7 @@ from ragtune.tasks.evaluation.harness import (
 )
 from ragtune.tasks.evaluation.harness_report import HarnessReport
 from ragtune.tasks.generation.base import Generator
+from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.generation.factory import (
     SecretResolver,
     build_generator,
@@ -40,9 +41,9 @@ def select_configs(
 ) -> list[HarnessConfig]:
     """The standard configurations (fine-tuned ones only with an adapter), or the
     ones named; an unknown or unavailable name is an error that lists the choices."""
-    gen = settings.generation
-    price = "tiny" if gen.provider == "tiny" else gen.model
-    configs = standard_configs(fine_tuned=adapter is not None, price=price)
+    configs = standard_configs(
+        fine_tuned=adapter is not None, price=price_key(settings.generation)
+    )
     if not names:
         return configs
     known = {c.name: c for c in configs}
@@ -54,6 +55,26 @@ def select_configs(
             f"{', '.join(known)}{hint}"
         )
     return [known[n] for n in dict.fromkeys(names)]
+
+
+def fine_tuned_adapter(settings: Settings, model: str | None) -> Path | None:
+    """``generation.adapter``, the named registry version, or the champion."""
+    from ragtune.tasks.registry.lookup import CHAMPION, registered_adapter
+
+    gen = settings.generation
+    if model is None and gen.adapter is not None:
+        return settings.path(gen.adapter)
+    found = registered_adapter(settings, model or CHAMPION, required=model is not None)
+    if found is None:
+        return None
+    info, folder = found
+    log.info("fine-tuned configurations use %s version %s", info.name, info.version)
+    return folder
+
+
+def price_key(gen: GenerationConfig) -> str | None:
+    """The ``evaluation.prices`` entry that costs this generator's answers."""
+    return "tiny" if gen.provider == "tiny" else gen.model
 
 
 def live_retriever(settings: Settings) -> Retriever:
@@ -116,6 +137,7 @@ def evaluate(
     adapter: Path | None = None,
     eval_path: Path | None = None,
     split: str = "test",
+    model: str | None = None,
     secret_resolver: SecretResolver | None = None,
     on_answer: Callable[[str, str], None] | None = None,
 ) -> HarnessReport:
@@ -125,15 +147,17 @@ def evaluate(
         settings: Loaded params.yaml.
         config_names: Configurations to run (default: all that apply).
         limit: Seeded sample size (default ``evaluation.limit``: all queries).
-        adapter: LoRA adapter folder; default ``generation.adapter``. With one,
-            the fine-tuned configurations run too.
+        adapter: LoRA adapter folder; default ``generation.adapter``, else the
+            registry's ``model`` version, else its champion when there is one.
+            With an adapter the fine-tuned configurations run too.
         eval_path: BEIR folder; default ``data.eval_path``.
         split: Which qrels split to score against.
+        model: Registry version (or "champion") whose adapter is fine-tuned.
         secret_resolver: Reads a Prefect Secret block (OpenAI-compatible key).
         on_answer: Progress callback (configuration, qid).
     """
     gen = settings.generation
-    adapter = adapter or (settings.path(gen.adapter) if gen.adapter else None)
+    adapter = adapter or fine_tuned_adapter(settings, model)
     configs = select_configs(settings, adapter, config_names)
     evalset = load_beir(eval_path or settings.path(settings.data.eval_path), split)
     prompts = load_prompts(settings)

@@ -75,6 +75,11 @@ class GenerationConfig(StrictModel):
     )
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
     seed: int = Field(13, description="Seeds sampled decoding.")
+    stop: tuple[str, ...] = Field(
+        ("\nQuestion:",),
+        description="Strings that end an answer (small models otherwise go on to "
+        "invent the next question and answer it too).",
+    )
     prompt_template: Path = Field(
         Path("data/prompts/answer_with_context.j2"),
         description="Jinja template used when sources are retrieved (RAG).",

@@ -97,6 +97,7 @@ def generation_params(cfg: GenerationConfig) -> GenerationParams:
         max_new_tokens=cfg.max_new_tokens,
         temperature=cfg.temperature,
         top_p=cfg.top_p,
+        stop=tuple(cfg.stop),
         seed=cfg.seed,
     )
 

