@@ -2,24 +2,36 @@
 
 While the retrain flow waits for its job, every new progress snapshot (steps,
 loss, tokens/s, ETA) goes to the run log and to whoever listens in this process
-(the CLI draws a progress bar from it). SIGTERM or Ctrl-C during the wait
-cancels the job (the local backend signals the child's whole process group and
-kills it after a grace period) before the interruption goes on up, so no
-training process outlives the flow and nothing is registered.
+(the CLI draws a progress bar from it). SIGTERM (Prefect's engine turns it into
+``TerminationSignal``, also when the runner cancels the flow run) or Ctrl-C
+during the wait cancels the job (the local backend signals the child's whole
+process group and kills it after a grace period) before the interruption goes on
+up, so no training process outlives the flow and nothing is registered.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Callable, Iterator
 
-from ragtune.interrupt import shielded, sigterm_raises
+from prefect.exceptions import TerminationSignal
+
+from ragtune.interrupt import shielded
 from ragtune.tasks.backends.base import Backend, JobHandle, JobStatus
 from ragtune.tasks.training.progress import Progress
 
 Listener = Callable[[Progress], None]
 _LISTENERS: list[Listener] = []
+STOPS = (KeyboardInterrupt, TerminationSignal)  # what SIGINT and SIGTERM raise
+
+
+def signal_name(exc: BaseException) -> str:
+    """SIGTERM or SIGINT: which signal one of ``STOPS`` stands for."""
+    if isinstance(exc, TerminationSignal):
+        return signal.Signals(exc.signal).name
+    return getattr(exc, "signal_name", "SIGINT")
 
 
 @contextlib.contextmanager
@@ -39,7 +51,7 @@ class _Reporter:
         self.runner, self.handle, self.logger = runner, handle, logger
         self.last: Progress | None = None
 
-    def __call__(self, _status: JobStatus | None = None) -> None:
+    def __call__(self) -> None:
         snapshot = self.runner.progress(self.handle)
         if snapshot is None or snapshot == self.last:
             return
@@ -63,15 +75,16 @@ def watch(
     """Wait for ``handle``'s job, reporting progress; cancel it when interrupted.
 
     Raises:
-        KeyboardInterrupt: SIGINT or SIGTERM (as ``ragtune.interrupt.Interrupted``)
-            arrived; the job was cancelled first.
+        KeyboardInterrupt, TerminationSignal: SIGINT or SIGTERM arrived; the job
+            was cancelled first.
     """
     report = _Reporter(runner, handle, logger)
     try:
-        with sigterm_raises():
-            status = runner.wait(handle, timeout_s=timeout_s, on_poll=report)
-    except KeyboardInterrupt:
-        logger.warning("interrupted: cancelling training job %s", handle.run_name)
+        status = runner.wait(handle, timeout_s=timeout_s, on_poll=report)
+    except STOPS as exc:
+        logger.warning(
+            "%s: cancelling training job %s", signal_name(exc), handle.run_name
+        )
         with shielded():
             runner.cancel(handle)
         raise

@@ -32,7 +32,7 @@ from prefect.runtime import flow_run
 from ragtune import events
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
-from ragtune.flows._train_watch import watch
+from ragtune.flows._train_watch import STOPS, signal_name, watch
 from ragtune.flows._wiring import emit, prefect_secret, retrying, step
 from ragtune.flows.promotion import run_gates
 from ragtune.settings import Settings, load_settings
@@ -183,11 +183,9 @@ def retrain(
             )
             try:
                 result = train_task(settings, job, backend)
-            except KeyboardInterrupt as exc:
+            except STOPS as exc:
                 audit.append(
-                    "retrain.interrupted",
-                    run=job.run_name,
-                    signal=getattr(exc, "signal_name", "SIGINT"),
+                    "retrain.interrupted", run=job.run_name, signal=signal_name(exc)
                 )
                 raise
             policy.mark_finished(runs, result.fingerprint, datetime.now(UTC))

@@ -46,7 +46,7 @@ def retrain(
 
     if backend is not None and backend not in BACKENDS:
         raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
-    from ragtune.flows._train_watch import listening
+    from ragtune.flows._train_watch import STOPS, listening, signal_name
     from ragtune.flows.promotion import PromotionRejected
 
     load(params)
@@ -58,10 +58,10 @@ def retrain(
                 reason=reason,
                 force=force,
             )
-    except KeyboardInterrupt as exc:
-        name = getattr(exc, "signal_name", "SIGINT")
+    except STOPS as exc:
+        name = signal_name(exc)
         err_console.print(
-            f"[bold red]retrain stopped by {name}:[/] the training job was "
+            f"[bold red]retrain stopped by {name}:[/] any training job was "
             "cancelled; no candidate was promoted",
             highlight=False,
         )

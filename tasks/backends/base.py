@@ -40,6 +40,7 @@ JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 SecretResolver = Callable[[str], str]
 HANDLE_FILE = "handle.json"
+PROGRESS_TICK_S = 1.0  # progress is a local file read: cheap to poll often
 
 # name -> "module:class"; imported on demand so that choosing the local backend
 # never imports Prefect, httpx or the Modal SDK.
@@ -201,20 +202,26 @@ class BaseBackend:
         self,
         handle: JobHandle,
         timeout_s: float | None = None,
-        on_poll: Callable[[JobStatus], None] | None = None,
+        on_poll: Callable[[], None] | None = None,
     ) -> JobStatus:
-        """Poll every ``poll_interval_s`` until the job ends or time runs out;
-        ``on_poll`` sees each status while the job has not ended."""
+        """Poll the status every ``poll_interval_s`` until the job ends or time
+        runs out; meanwhile call ``on_poll`` about every second (progress)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             status = self.status(handle)
             if status.terminal:
                 return status
-            if on_poll is not None:
-                on_poll(status)
             if deadline is not None and time.monotonic() >= deadline:
                 return status
-            time.sleep(self.cfg.poll_interval_s)
+            self._pause(on_poll)
+
+    def _pause(self, on_poll: Callable[[], None] | None) -> None:
+        end = time.monotonic() + self.cfg.poll_interval_s
+        while (left := end - time.monotonic()) > 0:
+            if on_poll is not None:
+                on_poll()
+                left = min(left, PROGRESS_TICK_S)
+            time.sleep(max(0.0, left))
 
     def progress(self, handle: JobHandle) -> Progress | None:
         """The job's newest progress snapshot, when its output folder is readable

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("RAGTUNE_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # bitsandbytes warns that an optional CPU kernel package is missing before
+    # falling back to its built-in path; nothing for an operator to act on.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     # cuBLAS needs this before CUDA starts to offer deterministic kernels.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     args = _parse(argv)
