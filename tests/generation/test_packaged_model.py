@@ -10,17 +10,20 @@ from __future__ import annotations
 import pytest
 
 from ragtune.errors import ConfigError
-from ragtune.tasks.generation.base import GenerationParams, Message
+from ragtune.tasks.generation.base import GenerationParams
 from ragtune.tasks.generation.config import (
     DEFAULT_GGUF,
     DEFAULT_MODEL,
     GenerationConfig,
 )
+from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
 from ragtune.tasks.training.model_source import package_folder, resolve_model
 
-CLAUSE = (
-    "[complaints-response-deadline-amendment-2026] From 1 September 2026 a final "
-    "response must be issued within 6 weeks of receipt of the complaint."
+CLAUSE = ContextSource(
+    "complaints-response-deadline-amendment-2026",
+    "From 1 September 2026 a final response must be issued within 6 weeks of "
+    "receipt of the complaint.",
+    "Amendment to the complaints procedure",
 )
 
 
@@ -62,15 +65,11 @@ def test_bad_model_references_name_the_problem(ref, gguf, fragment):
 
 
 @pytest.mark.slow
-def test_smollm2_answers_from_the_given_source(smollm2):
-    messages = [
-        Message("system", "Answer using only the sources, citing them."),
-        Message(
-            "user",
-            f"Sources:\n{CLAUSE}\n\nQuestion: How long do we have to send a final "
-            "response to a complaint?\nAnswer briefly.",
-        ),
-    ]
+def test_smollm2_answers_from_the_given_source(smollm2, repo_root):
+    template = PromptTemplate.load(repo_root / "data/prompts/answer_with_context.j2")
+    messages = template.render(
+        "How long do we have to send a final response to a complaint?", [CLAUSE]
+    )
 
     first = smollm2.generate(messages, GenerationParams(max_new_tokens=48))
     again = smollm2.generate(messages, GenerationParams(max_new_tokens=48))

@@ -22,13 +22,13 @@ def test_repo_template_lists_sources_by_id_and_asks_for_citations(repo_root: Pat
     system, user = template.render("What is the base premium?", SOURCES)
 
     assert (system.role, user.role) == ("system", "user")
-    assert "[doc_id]" in user.content and "square brackets" in system.content
+    assert "cite the source you used as\n[doc_id]" in system.content
+    # each source's text, then its id; the bare question last
     assert (
-        "[pricing/motor.md] Motor\nThe base premium is 420 EUR a year." in user.content
-    )
-    assert "[concepts/deductible.md]\nA deductible" in user.content
-    assert user.content.rstrip().endswith("citing sources as [doc_id].")
-    assert "Question: What is the base premium?" in user.content
+        "The base premium is 420 EUR a year.\n(source: [pricing/motor.md])\n\n"
+        "A deductible lowers the premium.\n(source: [concepts/deductible.md])"
+    ) in user.content
+    assert user.content.rstrip().endswith("\nWhat is the base premium?")
     assert len(template.sha256) == 64 and template.ref.endswith(template.sha256[:12])
 
 
@@ -38,7 +38,8 @@ def test_repo_template_without_context_has_no_sources(repo_root: Path):
     messages = template.render("What is the base premium?")
 
     assert [m.role for m in messages] == ["system", "user"]
-    assert "Sources" not in messages[1].content
+    assert "source" not in messages[1].content
+    assert messages[1].content.strip() == "What is the base premium?"
 
 
 def test_context_budget_keeps_the_best_sources_first(repo_root: Path):
