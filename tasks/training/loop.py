@@ -24,7 +24,10 @@ def build_optimizer(model: nn.Module, cfg: QLoRAConfig) -> torch.optim.Optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optim == "adamw_torch":
         return torch.optim.AdamW(params, lr=cfg.learning_rate)
-    if cfg.optim == "adamw_8bit":
+    on_cuda = any(p.device.type == "cuda" for p in params)
+    if cfg.optim == "adamw_8bit" or not on_cuda:
+        # Paging moves optimizer state between GPU and host memory; on a CPU
+        # bitsandbytes would warn and fall back to this same non-paged optimizer.
         return bnb.optim.AdamW8bit(params, lr=cfg.learning_rate)
     return bnb.optim.PagedAdamW8bit(params, lr=cfg.learning_rate)
 

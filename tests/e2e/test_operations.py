@@ -25,6 +25,7 @@ import httpx
 import pytest
 import yaml
 
+from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project, run_cli
 from tests.flows._project import LENIENT, PRIVACY_OFF
 
@@ -53,6 +54,7 @@ def _project(tmp_path: Path, repo_root: Path, webhook: str) -> tuple[Path, Path]
         curated_dir=str(repo_root / "data/sft/curated"), out_dir="sft"
     )
     shutil.copytree(repo_root / "data/prompts", tmp_path / "data/prompts")
+    use_tiny_model(raw)  # the tiny model, not the shipped SmolLM2: a fast retrain
     raw["training"].update(
         max_steps=2, batch_size=2, gradient_accumulation_steps=1, max_seq_len=512
     )

@@ -11,6 +11,7 @@ import yaml
 
 from ragtune.audit import AuditLog
 from ragtune.settings import load_settings
+from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project
 
 LENIENT = {  # the tiny model cannot really beat RAG: make the bar reachable
@@ -27,13 +28,15 @@ PRIVACY_OFF = {"max_auc": 1.0, "max_tpr_at_low_fpr": 1.0, "min_samples": 2,
 
 
 def promotion_project(root: Path, repo_root: Path) -> Path:
-    """params.yaml of a small project whose retrain run takes seconds: two
-    training steps, four eval queries, and a privacy gate that never says no."""
+    """params.yaml of a small project whose retrain run takes seconds: the tiny
+    random-weight model (not the shipped SmolLM2), two training steps, four eval
+    queries, and a privacy gate that never says no."""
     params = make_small_project(root, repo_root)
     for rel in ("data/sft/curated", "data/prompts"):
         shutil.copytree(repo_root / rel, root / rel)
     raw = yaml.safe_load(params.read_text())
     raw["dataset"].update(eval_queries="eval/queries.jsonl")
+    use_tiny_model(raw)  # seconds, not minutes: the flow's wiring is under test
     raw["training"].update(
         max_steps=2, batch_size=2, gradient_accumulation_steps=1,
         max_seq_len=512, save_steps=1, optim="adamw_torch",

@@ -13,6 +13,7 @@ import yaml
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
 from ragtune.settings import load_settings
+from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project
 
 pytestmark = pytest.mark.slow
@@ -24,6 +25,7 @@ def _retrain_project(root: Path, repo_root: Path, **dataset: object) -> Path:
         shutil.copytree(repo_root / rel, root / rel)
     raw = yaml.safe_load(params.read_text())
     raw["dataset"].update(eval_queries="eval/queries.jsonl", **dataset)
+    use_tiny_model(raw)  # the tiny model, not the shipped SmolLM2: seconds per run
     raw["training"].update(
         max_steps=2,
         batch_size=2,
