@@ -210,7 +210,9 @@ class ChatService:
             if request.temperature is None
             else request.temperature,
             top_p=g.top_p if request.top_p is None else request.top_p,
-            stop=request.stop_sequences(),
+            # the configured stops (e.g. a small model inventing the next
+            # "Question:") plus the caller's own
+            stop=tuple(dict.fromkeys([*g.stop, *request.stop_sequences()])),
             seed=g.seed if request.seed is None else request.seed,
         )
 

@@ -24,7 +24,10 @@ GREEDY = GenerationParams(max_new_tokens=12, temperature=0.0)
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(root=REPO_ROOT, training=TRAINING)
+    # the tiny model: these tests swap adapters trained on it, fast
+    return Settings(
+        root=REPO_ROOT, training=TRAINING, generation=GenerationConfig(provider="tiny")
+    )
 
 
 @pytest.fixture(scope="module")
