@@ -139,5 +139,6 @@ def _training_bar() -> Iterator[_TrainingBar]:
         MofNCompleteColumn(),
         TextColumn("{task.fields[stats]}"),
     )
-    with Bar(*columns, console=err_console) as bar:
+    # a step takes seconds or more: a slow refresh leaves the CPU to training
+    with Bar(*columns, console=err_console, refresh_per_second=2) as bar:
         yield _TrainingBar(bar)
