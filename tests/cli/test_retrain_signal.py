@@ -87,10 +87,13 @@ def test_sigterm_cancels_the_training_child_and_exits_143(
     finally:
         if cli.poll() is None:
             cli.kill()
+    survived = not _gone(child, timeout_s=5)
+    if survived:  # a failing test must not leave the orphan behind either
+        os.killpg(child.pid, signal.SIGKILL)
+    assert not survived, f"training process {child.pid} outlived the CLI"
     assert cli.returncode == 128 + signal.SIGTERM, err
     assert "retrain stopped by SIGTERM" in err
     assert out == ""  # --json: no half summary on stdout
-    assert _gone(child, timeout_s=5), f"training process {child.pid} outlived the CLI"
     actions = [r["action"] for r in audit_records(params)]
     assert "retrain.interrupted" in actions
     assert "retrain.candidate" not in actions  # nothing registered or promoted
