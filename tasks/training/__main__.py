@@ -11,12 +11,14 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from ragtune.errors import InputError, RagtuneError
+from ragtune.interrupt import Interrupted, sigterm_raises
 
 log = logging.getLogger("ragtune.tasks.training")
 
@@ -57,10 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ragtune.tasks.training.entrypoint import train
 
-        result = train(_load_job(args.job, args.resume))
+        # A cancel (SIGTERM to the process group) unwinds through train(), which
+        # closes the MLflow run as failed instead of leaving it "running".
+        with sigterm_raises():
+            result = train(_load_job(args.job, args.resume))
     except RagtuneError as exc:
         log.error("%s", exc)
         return exc.exit_code
+    except Interrupted as exc:
+        log.warning("stopped by %s", exc.signal_name)
+        return 128 + signal.Signals[exc.signal_name].value
     if args.result is not None:
         args.result.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     log.info("adapter: %s; final loss %.4f", result.adapter_dir, result.final_loss)

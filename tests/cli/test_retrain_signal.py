@@ -94,6 +94,9 @@ def test_sigterm_cancels_the_training_child_and_exits_143(
     assert cli.returncode == 128 + signal.SIGTERM, err
     assert "retrain stopped by SIGTERM" in err
     assert out == ""  # --json: no half summary on stdout
+    # the child unwound through its clean-up (MLflow run closed), not SIGKILL
+    (log,) = tmp_path.glob("state/backends/local/*/train.log")
+    assert "stopped by SIGTERM" in log.read_text()
     actions = [r["action"] for r in audit_records(params)]
     assert "retrain.interrupted" in actions
     assert "retrain.candidate" not in actions  # nothing registered or promoted
