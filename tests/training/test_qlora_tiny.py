@@ -131,3 +131,13 @@ def test_missing_base_model_is_a_config_error(tiny_qlora, tmp_path):
 
     with pytest.raises(ConfigError, match="no-such-model"):
         load_base_model(cfg, device="cpu")
+
+
+@pytest.mark.parametrize("optim", ["paged_adamw_8bit", "adamw_8bit"])
+def test_paged_optimizer_is_plain_8bit_on_cpu(tiny_qlora, optim):
+    # Paging moves optimizer state between GPU and host; on a CPU bitsandbytes
+    # would warn and fall back, so the non-paged 8-bit AdamW is chosen up front.
+    cfg = tiny_qlora.model_copy(update={"optim": optim})
+    model = prepare_for_qlora(load_base_model(cfg, device="cpu"), cfg)
+    optimizer = build_optimizer(model, cfg)
+    assert type(optimizer) is bnb.optim.AdamW8bit
