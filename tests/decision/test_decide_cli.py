@@ -56,6 +56,12 @@ def make_project(root: Path, repo_root: Path, kit) -> Path:  # noqa: ANN001
     params["data"].update(eval_path="eval", labels_path=None)
     params["project"].update(state_dir="state", audit_log="state/audit.jsonl")
     params["index"].update(uri="state/index")
+    prompts = repo_root / "data" / "prompts"  # the shipped model, the repo's prompts
+    params["generation"].update(
+        max_new_tokens=32,
+        prompt_template=str(prompts / "answer_with_context.j2"),
+        prompt_template_no_context=str(prompts / "answer_without_context.j2"),
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     kit.write_evalset(root / "eval")
     (root / "GAPS.yaml").write_text(yaml.safe_dump(GAPS, sort_keys=False))
