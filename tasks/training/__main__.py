@@ -44,6 +44,14 @@ def _load_job(path: Path, resume: bool):
     return job.model_copy(update={"resume": True}) if resume else job
 
 
+def _set_threads(count: int | None) -> None:
+    if count is not None:
+        import torch
+
+        torch.set_num_threads(count)
+        log.info("torch threads: %d", count)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one job; returns the exit code."""
     logging.basicConfig(
@@ -61,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
         # A cancel (SIGTERM to the process group) unwinds through train(), which
         # closes the MLflow run as failed instead of leaving it "running".
+        job = _load_job(args.job, args.resume)
+        _set_threads(job.config.num_threads)
         with sigterm_raises():
-            result = train(_load_job(args.job, args.resume))
+            result = train(job)
     except RagtuneError as exc:
         log.error("%s", exc)
         return exc.exit_code

@@ -149,6 +149,13 @@ class QLoRAConfig(StrictModel):
         description="Eval loss on the first N eval records only (a CPU run's eval "
         "pass over the whole set can outlast its training); None: all.",
     )
+    num_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads the training process uses (torch.set_num_threads); "
+        "None: torch's default. On a CPU shared with other work one thread avoids "
+        "spinning threads fighting over the cores.",
+    )
     gpu_price_per_hour: float = Field(
         2.5,
         ge=0,

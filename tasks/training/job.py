@@ -24,6 +24,7 @@ _NOT_FINGERPRINTED = {
     "save_total_limit",
     "eval_steps",
     "eval_max_examples",
+    "num_threads",
     "gpu_price_per_hour",
 }
 
