@@ -26,7 +26,7 @@ def demo(
     params: Path | None = PARAMS_OPTION,
     question: str = typer.Option(SAMPLE_QUERY, help="The sample query to answer."),
     answers: int = typer.Option(
-        6,
+        4,
         "--answers",
         min=1,
         help="Questions per demo gap the model answers, closed book and with RAG.",
@@ -105,7 +105,8 @@ def decision_table(record: dict[str, Any]) -> Table:
             _value(rag.get(metric), rag.get("n")),
             "n/a"
             if gain is None
-            else f"{gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]",
+            else f"{gain['gain'] + 0:+.3f} "
+            f"[{gain['ci_low'] + 0:+.3f}, {gain['ci_high'] + 0:+.3f}]",
             d.get("outcome") or d["recommendation"],
         )
     return table

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ class HarnessAnswerScorer:
         eval_cfg: Bootstrap settings, context size, prices.
         price: Entry of ``prices`` that costs the answers (None: unknown).
         max_answers: Questions answered per gap (a seeded sample of the slice).
+        qrels: The eval set's judgements (the harness reports retrieval figures
+            of the RAG configuration from them).
         on_answer: Progress callback (configuration, qid).
     """
 
@@ -73,13 +75,15 @@ class HarnessAnswerScorer:
     prices: Mapping[str, ModelPrice]
     price: str | None
     max_answers: int
+    qrels: Mapping[str, dict[str, int]] = field(default_factory=dict)
     on_answer: Callable[[str, str], None] | None = None
 
     def __call__(
         self, gap: Gap, setting: RetrievalSetting, queries: Sequence[EvalQuery]
     ) -> MeasuredAnswers:
         """Answer the slice closed book and with ``setting``'s retrieval."""
-        evalset = EvalSet(f"gap:{gap.name}", "test", tuple(queries), {})
+        judged = {q.qid: dict(self.qrels.get(q.qid, {})) for q in queries}
+        evalset = EvalSet(f"gap:{gap.name}", "test", tuple(queries), judged)
         cfg = self.eval_cfg.model_copy(
             update={
                 "answer_format": gap_format(gap),

@@ -91,7 +91,7 @@ def decide(
         *_accuracy_rules(evidence, volatile),
         _format_rule(gap, evidence, cfg),
         _cost_rule(gap, evidence, cfg, keeps_rag),
-        _latency_rule(gap, evidence),
+        _latency_rule(gap, evidence, keeps_rag),
     )
     rules = _settle_unmeasured(rules)
     asks = {r.effect for r in rules if r.fired}
@@ -247,7 +247,7 @@ def _cost_rule(
     return RuleResult("inference-cost-too-high", fired, "fine-tune", text, rag, budget)
 
 
-def _latency_rule(gap: Gap, evidence: Evidence) -> RuleResult:
+def _latency_rule(gap: Gap, evidence: Evidence, keeps_rag: bool) -> RuleResult:
     budget, measured = gap.latency_budget_ms, evidence.latency_p95_ms
     if budget is None or measured is None:
         why = "no latency budget" if budget is None else "latency not measured"
@@ -256,9 +256,17 @@ def _latency_rule(gap: Gap, evidence: Evidence) -> RuleResult:
         )
     text = f"p95 {measured:,.0f} ms vs budget {budget:,} ms"
     alt = evidence.fine_tuned.latency_p95_ms
-    fired = measured > budget and (alt is None or alt < measured)
+    # Without retrieval a fine-tuned model reads a shorter prompt, so it is
+    # presumed faster until measured; one that keeps the retrieved context
+    # reads the same prompt and must be measured faster to count.
+    fired = measured > budget and (alt < measured if alt is not None else not keeps_rag)
     if measured > budget and not fired:
-        text += f"; fine-tuned path is not faster ({alt:,.0f} ms)"
+        text += (
+            f"; fine-tuned path is not faster ({alt:,.0f} ms)"
+            if alt is not None
+            else "; a fine-tune that keeps the retrieved context is not faster "
+            "unless measured"
+        )
     return RuleResult("latency-over-budget", fired, "fine-tune", text, measured, budget)
 
 

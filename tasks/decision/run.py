@@ -61,7 +61,7 @@ def run_decision(
     scorer = None
     if cfg.answer_questions_per_gap > 0:
         scorer = answer_scorer(
-            settings, table, embedder, cfg, secret_resolver, on_answer
+            settings, table, embedder, cfg, evalset.qrels, secret_resolver, on_answer
         )
     decisions = decide_gaps(
         gaps,
@@ -114,6 +114,7 @@ def answer_scorer(
     table: Any,
     embedder: Any,
     cfg: Any,
+    qrels: dict[str, dict[str, int]],
     secret_resolver: Callable[[str], str] | None = None,
     on_answer: Callable[[str, str], None] | None = None,
 ) -> Any:
@@ -138,6 +139,7 @@ def answer_scorer(
         prices=settings.evaluation.prices,
         price=price_key(gen),
         max_answers=cfg.answer_questions_per_gap,
+        qrels=qrels,
         on_answer=on_answer,
     )
 

@@ -80,12 +80,21 @@ def set_threads(requested: int | None) -> int:
 
     A serving process also runs the HTTP loop and the embedder; more threads than
     cores makes every matmul wait on the scheduler (an answer took 20 s instead
-    of 1 s here). Returns the number set.
+    of 1 s here). ``OMP_NUM_THREADS``, when set, is the operator's cap for
+    processes that share the cores (test workers, several services on one host).
+    Returns the number set.
     """
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    threads = requested or cores or os.cpu_count() or 1
+    capped = os.environ.get("OMP_NUM_THREADS", "")
+    threads = (
+        requested
+        or (int(capped) if capped.isdigit() and int(capped) > 0 else None)
+        or cores
+        or os.cpu_count()
+        or 1
+    )
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads

@@ -209,6 +209,19 @@ def test_latency_over_budget_asks_for_a_smaller_model(kit) -> None:
     )
 
 
+def test_latency_rule_does_not_presume_a_faster_model_that_keeps_rag(kit) -> None:
+    # volatile knowledge: a fine-tuned model would still read the retrieved
+    # context, so only a measured faster fine-tune counts
+    gap = kit.make_gap(change_frequency="weekly", latency_budget_ms=800)
+    d = run(kit, gap, latency_p95_ms=2300.0)
+    assert not d.rule("latency-over-budget").fired
+    assert "keeps the retrieved context" in d.rule("latency-over-budget").reason
+    faster = AlternativeFigures(latency_p95_ms=700.0)
+    assert run(kit, gap, latency_p95_ms=2300.0, fine_tuned=faster).rule(
+        "latency-over-budget"
+    ).fired
+
+
 def test_unmeasured_accuracy_keeps_rag_first(kit) -> None:
     gap = kit.make_gap(
         gap_type="vocabulary", accuracy_target={"metric": "token_f1", "target": 0.7}
