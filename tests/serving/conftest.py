@@ -196,14 +196,8 @@ class _EchoHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
-        question = next(
-            (
-                line[len("Question: ") :]
-                for line in prompt.splitlines()
-                if line.startswith("Question: ")
-            ),
-            prompt,
-        )
+        # the repo's templates put the bare question on the prompt's last line
+        question = prompt.strip().splitlines()[-1]
         text = f"You asked: {question}"
         if body.get("stream"):
             self._stream(text)
