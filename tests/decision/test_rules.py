@@ -217,9 +217,11 @@ def test_latency_rule_does_not_presume_a_faster_model_that_keeps_rag(kit) -> Non
     assert not d.rule("latency-over-budget").fired
     assert "keeps the retrieved context" in d.rule("latency-over-budget").reason
     faster = AlternativeFigures(latency_p95_ms=700.0)
-    assert run(kit, gap, latency_p95_ms=2300.0, fine_tuned=faster).rule(
-        "latency-over-budget"
-    ).fired
+    assert (
+        run(kit, gap, latency_p95_ms=2300.0, fine_tuned=faster)
+        .rule("latency-over-budget")
+        .fired
+    )
 
 
 def test_unmeasured_accuracy_keeps_rag_first(kit) -> None:
