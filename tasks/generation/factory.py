@@ -54,6 +54,7 @@ def build_generator(
             cfg.endpoint or "", cfg.model or "", key, cfg.timeout_s
         )
     from ragtune.tasks.generation.hf import HFGenerator, TinyGenerator
+    from ragtune.tasks.training.factories import set_threads
 
     set_threads(cfg.num_threads)
     if cfg.provider == "tiny":
@@ -73,31 +74,6 @@ def build_generator(
         training=training_cfg,
         device=device,
     )
-
-
-def set_threads(requested: int | None) -> int:
-    """Give torch one intra-op thread per usable core (or ``requested``).
-
-    A serving process also runs the HTTP loop and the embedder; more threads than
-    cores makes every matmul wait on the scheduler (an answer took 20 s instead
-    of 1 s here). ``OMP_NUM_THREADS``, when set, is the operator's cap for
-    processes that share the cores (test workers, several services on one host).
-    Returns the number set.
-    """
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    capped = os.environ.get("OMP_NUM_THREADS", "")
-    threads = (
-        requested
-        or (int(capped) if capped.isdigit() and int(capped) > 0 else None)
-        or cores
-        or os.cpu_count()
-        or 1
-    )
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return threads
 
 
 def generation_params(cfg: GenerationConfig) -> GenerationParams:

@@ -44,14 +44,6 @@ def _load_job(path: Path, resume: bool):
     return job.model_copy(update={"resume": True}) if resume else job
 
 
-def _set_threads(count: int | None) -> None:
-    if count is not None:
-        import torch
-
-        torch.set_num_threads(count)
-        log.info("torch threads: %d", count)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one job; returns the exit code."""
     logging.basicConfig(
@@ -70,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         # A cancel (SIGTERM to the process group) unwinds through train(), which
         # closes the MLflow run as failed instead of leaving it "running".
         job = _load_job(args.job, args.resume)
-        _set_threads(job.config.num_threads)
+        from ragtune.tasks.training.factories import set_threads
+
+        log.info("torch threads: %d", set_threads(job.config.num_threads))
         with sigterm_raises():
             result = train(job)
     except RagtuneError as exc:
