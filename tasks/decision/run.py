@@ -47,6 +47,7 @@ def run_decision(
         mean_chunk_tokens,
         write_record,
     )
+    from ragtune.tasks.decision.evidence import needs_answers
     from ragtune.tasks.embedding.embedder import build_embedder
     from ragtune.tasks.evaluation.beir import load_beir
 
@@ -59,7 +60,8 @@ def run_decision(
     evalset = load_beir(settings.path(settings.data.eval_path))
     embedder = build_embedder(settings.embedding)
     scorer = None
-    if cfg.answer_questions_per_gap > 0:
+    # Loading the model takes seconds: only when some gap's rules need answers.
+    if cfg.answer_questions_per_gap > 0 and any(needs_answers(g) for g in gaps.gaps):
         scorer = answer_scorer(
             settings, table, embedder, cfg, evalset.qrels, secret_resolver, on_answer
         )
