@@ -1,29 +1,28 @@
 """Watching a submitted training job: progress out, and a clean stop on a signal.
 
 While the retrain flow waits for its job, every new progress snapshot (steps,
-loss, tokens/s, ETA) goes to the run log and to whoever listens in this process
-(the CLI draws a progress bar from it). SIGTERM (Prefect's engine turns it into
-``TerminationSignal``, also when the runner cancels the flow run) or Ctrl-C
-during the wait cancels the job (the local backend signals the child's whole
-process group and kills it after a grace period) before the interruption goes on
-up, so no training process outlives the flow and nothing is registered.
+loss, tokens/s, ETA) goes to the run log and to ``ragtune.progress`` (the CLI
+draws it with the same progress view as an evaluation's answers). SIGTERM
+(Prefect's engine turns it into ``TerminationSignal``, also when the runner
+cancels the flow run) or Ctrl-C during the wait cancels the job (the local
+backend signals the child's whole process group and kills it after a grace
+period) before the interruption goes on up, so no training process outlives the
+flow and nothing is registered.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterator
 
 from prefect.exceptions import TerminationSignal
 
+from ragtune import progress
 from ragtune.interrupt import shielded
+from ragtune.progress import Step
 from ragtune.tasks.backends.base import Backend, JobHandle, JobStatus
 from ragtune.tasks.training.progress import Progress
 
-Listener = Callable[[Progress], None]
-_LISTENERS: list[Listener] = []
 STOPS = (KeyboardInterrupt, TerminationSignal)  # what SIGINT and SIGTERM raise
 
 
@@ -34,21 +33,11 @@ def signal_name(exc: BaseException) -> str:
     return getattr(exc, "signal_name", "SIGINT")
 
 
-@contextlib.contextmanager
-def listening(listener: Listener) -> Iterator[None]:
-    """Send training progress snapshots to ``listener`` within the block."""
-    _LISTENERS.append(listener)
-    try:
-        yield
-    finally:
-        _LISTENERS.remove(listener)
-
-
 class _Reporter:
     """Passes on each snapshot that differs from the last one; logs step changes."""
 
-    def __init__(self, runner: Backend, handle: JobHandle, logger) -> None:  # noqa: ANN001
-        self.runner, self.handle, self.logger = runner, handle, logger
+    def __init__(self, runner: Backend, handle: JobHandle, logger, bar: Step) -> None:  # noqa: ANN001
+        self.runner, self.handle, self.logger, self.bar = runner, handle, logger, bar
         self.last: Progress | None = None
 
     def __call__(self) -> None:
@@ -62,8 +51,10 @@ class _Reporter:
         )
         if moved:
             self.logger.info("%s: %s", self.handle.run_name, snapshot.describe())
-        for listener in list(_LISTENERS):
-            listener(snapshot)
+        detail = snapshot.describe()
+        if snapshot.phase == "training":  # the bar shows the step count itself
+            detail = detail.partition(", ")[2] or "training"
+        self.bar.update(snapshot.step, snapshot.total, detail)
 
 
 def watch(
@@ -78,15 +69,16 @@ def watch(
         KeyboardInterrupt, TerminationSignal: SIGINT or SIGTERM arrived; the job
             was cancelled first.
     """
-    report = _Reporter(runner, handle, logger)
-    try:
-        status = runner.wait(handle, timeout_s=timeout_s, on_poll=report)
-    except STOPS as exc:
-        logger.warning(
-            "%s: cancelling training job %s", signal_name(exc), handle.run_name
-        )
-        with shielded():
-            runner.cancel(handle)
-        raise
-    report()
+    with progress.step(f"training {handle.run_name}", 0) as bar:
+        report = _Reporter(runner, handle, logger, bar)
+        try:
+            status = runner.wait(handle, timeout_s=timeout_s, on_poll=report)
+        except STOPS as exc:
+            logger.warning(
+                "%s: cancelling training job %s", signal_name(exc), handle.run_name
+            )
+            with shielded():
+                runner.cancel(handle)
+            raise
+        report()
     return status

@@ -7,7 +7,8 @@ Steps (each a Prefect task; domain code lives in ``ragtune.tasks.promotion``):
 3. gate figures into the registry entry, ``eval-report`` and
    ``promotion-report`` artifacts; any failure rejects the version;
 4. approval: a typed form in the Prefect UI (``pause_flow_run``), or
-   ``promotion.auto_approve``; a timeout rejects;
+   ``promotion.auto_approve`` unless the privacy gate found insufficient
+   evidence; a timeout rejects;
 5. promotion as one Prefect ``transaction()``: alias move and index publish are
    tasks whose ``on_rollback`` hooks undo them, the promotion log append commits.
 
@@ -83,11 +84,20 @@ def evaluation_task(
         markdown=reports.full.to_markdown(),
         description="Candidate, base, base + RAG and champion on the eval set",
     )
-    decisions = [evaluation_gate(reports.full, cfg, champion is not None)]
+    full_cfg = cfg
+    if gap is not None:  # trained for the gap: non-inferior elsewhere is enough
+        full_cfg = cfg.model_copy(
+            update={
+                "margin_over_base_rag": cfg.gap_candidate_margin,
+                "margin_over_champion": cfg.gap_candidate_margin,
+            }
+        )
+    decisions = [evaluation_gate(reports.full, full_cfg, champion is not None)]
     if reports.gap is not None:
         scope = f"gap:{reports.gap_name}"
+        gap_cfg = cfg.model_copy(update={"metric": gap.metric or cfg.metric})
         decisions.append(
-            evaluation_gate(reports.gap, cfg, champion is not None, scope=scope)
+            evaluation_gate(reports.gap, gap_cfg, champion is not None, scope=scope)
         )
     return decisions
 
@@ -105,11 +115,20 @@ def privacy_task(
     )
 
 
-def ask_approval(settings: Settings, version: int) -> ap.Approval:
-    """Auto-approve, or pause for the typed form; a timeout rejects."""
+def ask_approval(
+    settings: Settings, version: int, privacy: Any | None = None
+) -> ap.Approval:
+    """Auto-approve, or pause for the typed form; a timeout rejects.
+
+    Insufficient privacy evidence withholds automatic approval: the run pauses
+    for a person as if ``auto_approve`` were off.
+    """
     cfg = settings.promotion
-    if cfg.auto_approve:
+    withheld = ap.auto_approval_withheld(privacy)
+    if cfg.auto_approve and withheld is None:
         return ap.auto_approval(cfg)
+    if cfg.auto_approve:
+        get_run_logger().warning("auto-approval withheld: %s", withheld)
     get_run_logger().info(
         "version %d passed the gates: waiting up to %d s for approval",
         version,
@@ -183,7 +202,7 @@ def run_gates(
         failed = next((d.scope for d in decisions if not d.passed), "privacy")
         gate = "evaluation" if failed == "eval" else failed
         raise reject(settings, version, gate, reason, summary)
-    decision = ask_approval(settings, version)
+    decision = ask_approval(settings, version, privacy)
     summary.update(approver=decision.approver, approval=decision.how)
     AuditLog(settings.path(settings.project.audit_log)).append(
         decision.audit_action, actor=decision.approver,
@@ -232,6 +251,7 @@ def _record_gates(
         else {
             "passed": privacy.passed,
             "failures": [f"{g.name}: {g.reason}" for g in privacy.failures],
+            "insufficient_evidence": [g.name for g in privacy.insufficient],
         },
     }
 

@@ -40,6 +40,8 @@ from ragtune.tasks.backends import get_backend
 from ragtune.tasks.dataset.pipeline import build_from_settings, check_from_settings
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
+from ragtune.tasks.retrain.gaps import gap_target, write_gap_slice
+from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.job import TrainingJob, TrainingResult, fingerprint
 from ragtune.tasks.versioning import pin_data
 
@@ -68,15 +70,22 @@ def train_task(
 
 
 @task(name="plant-canaries", cache_policy=NO_CACHE)
-def plant_task(settings: Settings, build_dir: Path, dataset_hash: str) -> Path:
+def plant_task(settings: Settings, train_path: Path, dataset_hash: str) -> Path:
     """The training set with the privacy gate's canaries planted, beside the runs
     (the built set is left as the dataset gates checked it)."""
     from ragtune.tasks.privacy.canaries import plant_training_file
 
     cfg = settings.privacy
     runs = settings.path(settings.retrain.runs_dir)
-    out = runs / "canaries" / dataset_hash[:16] / "train.jsonl"
-    return plant_training_file(build_dir / "train.jsonl", out, cfg.canaries, cfg.seed)
+    folder = runs / "canaries" / dataset_hash[:16]
+    if train_path.parent.name != "build":  # a gap's slice: its own copy
+        folder = folder / train_path.parent.name
+    return plant_training_file(
+        train_path, folder / "train.jsonl", cfg.canaries, cfg.seed
+    )
+
+
+slice_task = step(write_gap_slice, "gap-training-slice")
 
 
 def make_job(
@@ -84,21 +93,25 @@ def make_job(
     build_dir: Path,
     dataset_hash: str,
     train_path: Path | None = None,
+    eval_path: Path | None = None,
+    training: QLoRAConfig | None = None,
 ) -> TrainingJob:
     """The training job for this data and config, placed by its fingerprint;
-    ``train_path`` replaces the built training set (canaries planted in it)."""
+    ``train_path`` replaces the built training set (canaries planted in it, or
+    a gap's slice), ``training`` the ``training:`` section (a gap's overrides)."""
     runs = settings.path(settings.retrain.runs_dir)
+    config = training or settings.training
     draft = TrainingJob(
-        config=settings.training,
+        config=config,
         train_path=train_path or build_dir / "train.jsonl",
-        eval_path=build_dir / "eval.jsonl",
+        eval_path=eval_path or build_dir / "eval.jsonl",
         dataset_hash=dataset_hash,
         output_dir=runs,
         run_name="pending",
         mlflow_tracking_uri=tracking_uri(settings),
         mlflow_experiment=settings.retrain.mlflow_experiment,
     )
-    key = fingerprint(draft, settings.training)
+    key = fingerprint(draft, config)
     return draft.model_copy(
         update={"output_dir": policy.run_dir(runs, key), "run_name": f"qlora-{key}"}
     )
@@ -122,15 +135,35 @@ def retrain(
     reason: str = "manual",
     force: bool = False,
     gap: KnowledgeGap | None = None,
+    gap_name: str | None = None,
+    gaps_file: str | None = None,
+    gates: bool = True,
 ) -> dict[str, Any]:
     """Build, gate, train and register a candidate, then run the promotion gates
     (also on ``gap``'s eval slice when given); returns the retrain summary JSON.
+
+    ``gap_name`` aims the retrain at one gap of ``gaps_file`` (default
+    ``retrain.gaps_file``): it trains on that gap's SFT records with its
+    ``retrain.gap_training`` overrides, is judged on the gap's slice and metric,
+    and is registered as that gap's candidate. ``gates=False`` stops at the
+    registered candidate (the demo measures it with ``decide``); a later run on
+    the same data and config reuses it and runs the gates.
 
     Raises:
         PromotionRejected: a promotion gate or the approver said no.
     """
     logger = get_run_logger()
     settings = load_settings(params_path)
+    target = None
+    if gap_name is not None:
+        target = gap_target(
+            settings.path(Path(gaps_file or settings.retrain.gaps_file)),
+            gap_name,
+            settings.freshness.classes,
+            settings.training,
+            settings.retrain.gap_training.get(gap_name, {}),
+        )
+        gap = target.gate
     audit = AuditLog(settings.path(settings.project.audit_log))
     runs = settings.path(settings.retrain.runs_dir)
     now = datetime.now(UTC)
@@ -165,10 +198,24 @@ def retrain(
                 "dataset gates failed: "
                 + "; ".join(f"{g.name}: {g.reason}" for g in gates.failures)
             )
-        planted = None
+        train_path = heldout = None
+        if target is not None:
+            part = slice_task(build.out_dir, target.name, runs / "gaps" / target.name)
+            train_path, heldout = part.train, part.heldout
+            logger.info(
+                "gap %s: %d training and %d held-out records",
+                target.name, part.train_records, part.heldout_records,
+            )  # fmt: skip
         if settings.privacy.canaries.enabled:
-            planted = plant_task(settings, build.out_dir, build.dataset_hash)
-        job = make_job(settings, build.out_dir, build.dataset_hash, planted)
+            train_path = plant_task(
+                settings,
+                train_path or build.out_dir / "train.jsonl",
+                build.dataset_hash,
+            )
+        job = make_job(
+            settings, build.out_dir, build.dataset_hash, train_path, heldout,
+            target.training if target else None,
+        )  # fmt: skip
         result = policy.existing_result(job)
         reused = result is not None
         if reused:
@@ -190,23 +237,32 @@ def retrain(
                 raise
             policy.mark_finished(runs, result.fingerprint, datetime.now(UTC))
         summary = _summary(job, result, build.dataset_hash, revision.data_hash, reused)
-        summary["registered_version"] = register_task(settings, result, build)
+        if target is not None:
+            summary["gap"] = target.name
+        summary["registered_version"] = register_task(
+            settings, result, build, target.name if target else None
+        )
         audit.append("retrain.candidate", **summary)
         _artifact_card(result)
-        if summary["registered_version"] is not None:
+        if summary["registered_version"] is not None and gates:
             summary["promotion"] = run_gates(
                 settings,
                 summary["registered_version"],
                 Path(result.adapter_dir),
                 job.train_path,
-                build.out_dir / "eval.jsonl",
+                job.eval_path or build.out_dir / "eval.jsonl",
                 gap,
             )
         return summary
 
 
 @task(name="register-candidate", cache_policy=NO_CACHE)
-def register_task(settings: Settings, result: TrainingResult, build) -> int | None:  # noqa: ANN001
+def register_task(
+    settings: Settings,
+    result: TrainingResult,
+    build,  # noqa: ANN001 - the dataset build result
+    gap: str | None = None,
+) -> int | None:
     """Register as challenger, tied to the live index tag it will be evaluated with.
 
     Without a published index there is nothing to evaluate the candidate against
@@ -234,6 +290,7 @@ def register_task(settings: Settings, result: TrainingResult, build) -> int | No
         dataset_version=str(build.out_dir),
         dataset_hash=build.dataset_hash,
         index_tag=live.tag,
+        gap=gap,
     )
     info = ModelRegistry.from_settings(settings).register_candidate(
         result, card, lineage

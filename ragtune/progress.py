@@ -20,11 +20,15 @@ log = logging.getLogger(__name__)
 
 
 class ProgressSink(Protocol):
-    """Receives the progress of named steps (e.g. a rich ``Progress``)."""
+    """Receives the progress of named steps (e.g. a rich ``Progress``).
+
+    ``advanced`` gets how much of ``total`` is done (``total`` may change, 0 is
+    unknown) and a short ``note`` (e.g. a training step's loss and tokens/s).
+    """
 
     def started(self, step_id: int, description: str, total: int) -> None: ...
 
-    def advanced(self, step_id: int, done: int) -> None: ...
+    def advanced(self, step_id: int, done: int, total: int, note: str) -> None: ...
 
     def finished(self, step_id: int) -> None: ...
 
@@ -48,10 +52,12 @@ def reporting_to(sink: ProgressSink) -> Iterator[None]:
 
 
 class Step:
-    """One counted step: ``advance()`` after each unit of work, used as a context."""
+    """One counted step: ``advance()`` after each unit of work, or ``update()``
+    with what an outside process reported; used as a context."""
 
     def __init__(self, description: str, total: int) -> None:
         self.description, self.total, self.done = description, max(total, 0), 0
+        self.note = ""
         with _lock:
             self.id, self._sink = next(_ids), _sink
         self._logged = 0
@@ -59,12 +65,24 @@ class Step:
             self._sink.started(self.id, description, self.total)
 
     def advance(self, n: int = 1) -> None:
-        self.done += n
+        self.update(self.done + n)
+
+    def update(self, done: int, total: int | None = None, note: str = "") -> None:
+        """Set how much is done (and of how much), with an optional note."""
+        self.done, self.note = done, note
+        if total is not None:
+            self.total = max(total, 0)
         if self._sink is not None:
-            self._sink.advanced(self.id, self.done)
+            self._sink.advanced(self.id, self.done, self.total, note)
         elif self.total and self.done * 10 // self.total > self._logged:
             self._logged = self.done * 10 // self.total
-            log.info("%s: %d/%d", self.description, self.done, self.total)
+            log.info(
+                "%s: %d/%d%s",
+                self.description,
+                self.done,
+                self.total,
+                f" ({note})" if note else "",
+            )
 
     def __enter__(self) -> Step:
         return self
@@ -75,5 +93,5 @@ class Step:
 
 
 def step(description: str, total: int) -> Step:
-    """Start reporting a step of ``total`` units."""
+    """Start reporting a step of ``total`` units (0: not known yet)."""
     return Step(description, total)

@@ -19,6 +19,7 @@ SAMPLE_GAPS = Path("data/gaps/sample-gaps.yaml")
 # One gap whose target is answer accuracy, one whose target is an output format:
 # between them they show both ways answers decide (see data/gaps/sample-gaps.yaml).
 DEMO_GAPS = ("regulatory-obligations", "complaint-case-updates")
+FORMAT_GAP = "complaint-case-updates"  # `--full` fine-tunes for it
 
 
 @app.command()
@@ -31,9 +32,16 @@ def demo(
         min=1,
         help="Questions per demo gap the model answers, closed book and with RAG.",
     ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Also fine-tune SmolLM2 on CPU for the format gap (minutes) and "
+        "measure all four configurations.",
+    ),
 ) -> None:
     """Refresh the index from the sample knowledge base, answer a sample query, and
-    decide RAG vs fine-tune for two sample gaps from the model's measured answers."""
+    decide RAG vs fine-tune for two sample gaps from the model's measured answers;
+    with --full, fine-tune for the format gap and measure the candidate too."""
     from ragtune.flows.knowledge_refresh import knowledge_refresh
 
     settings = load(params)
@@ -60,20 +68,54 @@ def demo(
         console.print(
             f"[bold]{rank}. {hit.title}[/] [dim]{hit.source_path}[/]\n   {hit.snippet}"
         )
-    show_decision(params, settings.path(SAMPLE_GAPS), answers)
+    gaps_file = settings.path(SAMPLE_GAPS)
+    show_decision(params, gaps_file, answers, DEMO_GAPS)
+    if full:
+        fine_tune_gap(params, gaps_file)
+        show_decision(params, gaps_file, answers, (FORMAT_GAP,))
 
 
-def show_decision(params: Path | None, gaps_file: Path, answers: int) -> None:
+def fine_tune_gap(params: Path | None, gaps_file: Path) -> None:
+    """Train and register the format gap's candidate (no promotion gates: the
+    decide step that follows measures it; `ragtune retrain --gap` runs them)."""
+    from ragtune.flows.retrain import retrain
+    from ragtune.interrupt import sigterm_raises
+
+    console.rule(f"retrain --gap {FORMAT_GAP}: QLoRA on CPU")
+    started = time.monotonic()
+    with sigterm_raises(), progress_bars(f"retrain --gap {FORMAT_GAP}"):
+        summary = retrain(
+            params_path=str(params) if params else None,
+            reason="demo",
+            force=True,
+            gap_name=FORMAT_GAP,
+            gaps_file=str(gaps_file),
+            gates=False,
+        )
+    state = "reused" if summary["reused"] else "trained"
+    console.print(
+        f"candidate {summary['run_name']} {state} in "
+        f"{time.monotonic() - started:.0f} s: loss {summary['final_loss']:.4f} after "
+        f"{summary['steps']} steps; registry version "
+        f"{summary['registered_version']} (gap {FORMAT_GAP}).\n"
+        f"Gates (evaluation, privacy, approval): `ragtune retrain --gap {FORMAT_GAP}` "
+        "reuses this candidate and runs them."
+    )
+
+
+def show_decision(
+    params: Path | None, gaps_file: Path, answers: int, gaps: tuple[str, ...]
+) -> None:
     """Run the decide flow on the demo gaps and print its measured table."""
     from ragtune.flows.decide import decide
 
     console.rule("decide: RAG or fine-tune, from measured answers")
     started = time.monotonic()
-    with progress_bars(f"decide: {', '.join(DEMO_GAPS)}"):
+    with progress_bars(f"decide: {', '.join(gaps)}"):
         record = decide(
             gaps_file=str(gaps_file),
             params_path=str(params) if params else None,
-            gaps=list(DEMO_GAPS),
+            gaps=list(gaps),
             answer_questions=answers,
         )
     console.print(decision_table(record))
@@ -84,33 +126,54 @@ def show_decision(params: Path | None, gaps_file: Path, answers: int) -> None:
 
 
 def decision_table(record: dict[str, Any]) -> Table:
-    """Closed book vs with retrieval on each gap's target metric, the paired gain
-    with its interval, and the outcome."""
-    table = Table(title="measured on each gap's eval slice", show_lines=False)
-    for column in ("gap", "metric (target)", "base", "base + RAG", "gain [95% CI]"):
-        table.add_column(column)
-    table.add_column("decision", style="bold")
+    """Per gap, each measured configuration on the gap's target metric with its
+    interval, the paired gains, and the outcome; narrow enough for 80 columns."""
+    table = Table(title="measured on each gap's eval slice")
+    table.add_column("gap (metric, target)")
+    table.add_column("configuration")
+    table.add_column("value [95% CI]", no_wrap=True)
     for d in record["decisions"]:
         e = d["evidence"]
-        closed, rag = e.get("closed_book") or {}, (e.get("best") or {}).get("answers")
-        rag = rag or {}
         metric = e["metric"]
-        gain = next(
-            (x for x in e.get("differences") or [] if x["metric"] == metric), None
-        )
-        table.add_row(
-            d["gap"],
-            f"{metric} ({e['target']:.2f})",
-            _value(closed.get(metric), closed.get("n")),
-            _value(rag.get(metric), rag.get("n")),
-            "n/a"
-            if gain is None
-            else f"{gain['gain'] + 0:+.3f} "
-            f"[{gain['ci_low'] + 0:+.3f}, {gain['ci_high'] + 0:+.3f}]",
-            d.get("outcome") or d["recommendation"],
-        )
+        tuned = e.get("fine_tuned") or {}
+        rows = [
+            (fig["configuration"], _value(fig, metric))
+            for fig in (
+                e.get("closed_book"),
+                (e.get("best") or {}).get("answers"),
+                *(tuned.get("configurations") or []),
+            )
+            if fig
+        ]
+        gains = [
+            ("gain: retrieval over closed book", e.get("differences")),
+            ("gain: fine-tuned over base + RAG", tuned.get("gains")),
+        ]
+        rows += [(label, _gain(found, metric)) for label, found in gains if found]
+        rows = rows or [("(no answers measured)", "")]
+        rows.append(("decision", f"[bold]{d.get('outcome') or d['recommendation']}"))
+        heading = [d["gap"], f"{metric} >= {e['target']:.2f}"]
+        for i, (label, value) in enumerate(rows):
+            table.add_row(
+                heading[i] if i < len(heading) else "",
+                label,
+                value,
+                end_section=i == len(rows) - 1,
+            )
     return table
 
 
-def _value(value: float | None, n: int | None) -> str:
-    return "not measured" if value is None else f"{value:.3f} (n={n})"
+def _value(fig: dict[str, Any], metric: str) -> str:
+    value, ci = fig.get(metric), (fig.get("ci") or {}).get(metric)
+    if value is None:
+        return "not measured"
+    shown = f"{value:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+    return f"{shown} n={fig.get('n')}"
+
+
+def _gain(found: list[dict[str, Any]], metric: str) -> str:
+    gain = next((x for x in found if x["metric"] == metric), None)
+    if gain is None:
+        return "n/a"
+    low, high = gain["ci_low"] + 0, gain["ci_high"] + 0  # + 0: no "-0.00"
+    return f"{gain['gain'] + 0:+.3f} [{low:+.2f}, {high:+.2f}]"

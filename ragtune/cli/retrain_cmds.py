@@ -7,14 +7,10 @@ training job and exits with 128 + the signal number.
 
 from __future__ import annotations
 
-import contextlib
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
-from rich.progress import Progress as Bar
 
 from ragtune.cli.app import (
     JSON_OPTION,
@@ -26,7 +22,6 @@ from ragtune.cli.app import (
     load,
 )
 from ragtune.interrupt import sigterm_raises
-from ragtune.tasks.training.progress import Progress, format_duration
 
 BACKENDS = ("local", "prefect", "modal", "runpod")
 
@@ -38,6 +33,15 @@ def retrain(
     ),
     reason: str = typer.Option("manual", help="Why: recorded in the audit log."),
     force: bool = typer.Option(False, "--force", help="Ignore the cooldown."),
+    gap: str | None = typer.Option(
+        None,
+        "--gap",
+        help="Train for one knowledge gap: its SFT records, judged on its slice "
+        "and metric, registered as its candidate.",
+    ),
+    gaps_file: Path | None = typer.Option(
+        None, "--gaps", help="GAPS.yaml holding --gap (default: retrain.gaps_file)."
+    ),
     params: Path | None = PARAMS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -46,17 +50,25 @@ def retrain(
 
     if backend is not None and backend not in BACKENDS:
         raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
-    from ragtune.flows._train_watch import STOPS, listening, signal_name
+    from ragtune.cli.progress_view import progress_bars
+    from ragtune.flows._train_watch import STOPS, signal_name
     from ragtune.flows.promotion import PromotionRejected
 
+    if gaps_file is not None and gap is None:
+        raise typer.BadParameter("--gaps needs --gap NAME")
     load(params)
     try:
-        with sigterm_raises(), _training_bar() as bar, listening(bar):
+        with (
+            sigterm_raises(),
+            progress_bars(f"retrain{' --gap ' + gap if gap else ''}"),
+        ):
             summary = retrain_flow(
                 params_path=str(params) if params else None,
                 backend=backend,
                 reason=reason,
                 force=force,
+                gap_name=gap,
+                gaps_file=str(gaps_file) if gaps_file else None,
             )
     except STOPS as exc:
         name = signal_name(exc)
@@ -101,44 +113,10 @@ def _print_gates(promotion: dict) -> None:
     privacy = promotion.get("privacy")
     if privacy is not None:
         state = "pass" if privacy["passed"] else "FAIL"
-        console.print(f"privacy: {state} {'; '.join(privacy['failures'])}")
+        thin = privacy.get("insufficient_evidence") or []
+        if privacy["passed"] and thin:
+            state = f"insufficient evidence ({', '.join(thin)}): a person approves"
+        console.print(f"privacy: {state} {'; '.join(privacy['failures'])}".rstrip())
     verdict = promotion.get("status", "?")
     why = promotion.get("reason") or promotion.get("approver") or ""
     console.print(f"promotion: {verdict} {why}".rstrip())
-
-
-class _TrainingBar:
-    """Draws training progress snapshots as one rich bar on stderr."""
-
-    def __init__(self, bar: Bar) -> None:
-        self.bar = bar
-        self.task = None
-
-    def __call__(self, snap: Progress) -> None:
-        if self.task is None:
-            self.task = self.bar.add_task("training", total=None, stats="")
-        stats = [] if snap.loss is None else [f"loss {snap.loss:.4f}"]
-        if snap.tokens_per_s is not None:
-            stats.append(f"{snap.tokens_per_s:.0f} tok/s")
-        if snap.eta_s is not None:
-            stats.append(f"ETA {format_duration(snap.eta_s)}")
-        self.bar.update(
-            self.task,
-            description=snap.phase,
-            completed=snap.step,
-            total=snap.total or None,
-            stats=", ".join(stats),
-        )
-
-
-@contextlib.contextmanager
-def _training_bar() -> Iterator[_TrainingBar]:
-    columns = (
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-    )
-    # a step takes seconds or more: a slow refresh leaves the CPU to training
-    with Bar(*columns, console=err_console, refresh_per_second=2) as bar:
-        yield _TrainingBar(bar)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from ragtune.tasks.decision.models import (
     MeasuredAnswers,
     RetrievalSetting,
 )
-from ragtune.tasks.evaluation.beir import EvalQuery, EvalSet
+from ragtune.tasks.evaluation.beir import EvalSet
 from ragtune.tasks.evaluation.bootstrap import PairedDiff
 from ragtune.tasks.evaluation.config import EvaluationConfig, ModelPrice
 from ragtune.tasks.evaluation.harness import (
@@ -48,6 +48,20 @@ _HARNESS_METRIC = {
     "format_compliance": "format_ok",
 }
 CLOSED_BOOK, WITH_RAG = "base", "base+rag"
+FINE_TUNED, FINE_TUNED_RAG = "fine-tuned", "fine-tuned+rag"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A gap's fine-tuned candidate: its generator and what it is (e.g. the
+    registry version), for the record."""
+
+    generator: Generator
+    label: str
+
+
+CandidateFor = Callable[[Gap], Candidate | None]
+"""Gap -> its fine-tuned candidate, or None when none was trained for it."""
 
 
 @dataclass
@@ -62,9 +76,9 @@ class HarnessAnswerScorer:
         eval_cfg: Bootstrap settings, context size, prices.
         price: Entry of ``prices`` that costs the answers (None: unknown).
         max_answers: Questions answered per gap (a seeded sample of the slice).
-        qrels: The eval set's judgements (the harness reports retrieval figures
-            of the RAG configuration from them).
         on_answer: Progress callback (configuration, qid).
+        candidate_for: The gap's fine-tuned candidate, answered with and
+            without retrieval beside the base model when there is one.
     """
 
     generator: Generator
@@ -75,15 +89,14 @@ class HarnessAnswerScorer:
     prices: Mapping[str, ModelPrice]
     price: str | None
     max_answers: int
-    qrels: Mapping[str, dict[str, int]] = field(default_factory=dict)
     on_answer: Callable[[str, str], None] | None = None
+    candidate_for: CandidateFor | None = None
 
     def __call__(
-        self, gap: Gap, setting: RetrievalSetting, queries: Sequence[EvalQuery]
+        self, gap: Gap, setting: RetrievalSetting, evalset: EvalSet
     ) -> MeasuredAnswers:
-        """Answer the slice closed book and with ``setting``'s retrieval."""
-        judged = {q.qid: dict(self.qrels.get(q.qid, {})) for q in queries}
-        evalset = EvalSet(f"gap:{gap.name}", "test", tuple(queries), judged)
+        """Answer the slice (``evalset``: its queries and judgements) closed book
+        and with ``setting``'s retrieval."""
         cfg = self.eval_cfg.model_copy(
             update={
                 "answer_format": gap_format(gap),
@@ -96,11 +109,20 @@ class HarnessAnswerScorer:
             HarnessConfig(CLOSED_BOOK, "base", rag=False, price=self.price),
             HarnessConfig(WITH_RAG, "base", rag=True, price=self.price),
         ]
+        generators = {"base": self.generator}
+        candidate = self.candidate_for(gap) if self.candidate_for else None
+        if candidate is not None:
+            log.info("gap %s: also answering with %s", gap.name, candidate.label)
+            generators["fine-tuned"] = candidate.generator
+            configs += [
+                HarnessConfig(FINE_TUNED, "fine-tuned", rag=False, price=self.price),
+                HarnessConfig(FINE_TUNED_RAG, "fine-tuned", rag=True, price=self.price),
+            ]
         report = run_harness(
             configs,
             evalset,
             self.retriever_for(setting.classes),
-            {"base": self.generator},
+            generators,
             self.prices,
             cfg=cfg,
             prompts=self.prompts,
@@ -108,22 +130,50 @@ class HarnessAnswerScorer:
             limit=self.max_answers,
             on_answer=self.on_answer,
         )
-        return measured_answers(report, setting)
+        label = candidate.label if candidate else None
+        return measured_answers(report, setting, gap.accuracy_target.metric, label)
 
 
 def measured_answers(
-    report: HarnessReport, setting: RetrievalSetting
+    report: HarnessReport,
+    setting: RetrievalSetting,
+    metric: str = "token_f1",
+    candidate: str | None = None,
 ) -> MeasuredAnswers:
-    """The two configurations' figures and their paired differences."""
+    """The configurations' figures and their paired differences: retrieval's gain
+    over closed book, and the fine-tuned candidate's (its better configuration
+    on the gap's ``metric``) over base + RAG."""
     by_name = {c.name: c for c in report.configs}
     diffs = tuple(
-        _gain(c) for c in report.comparisons if {c.a, c.b} == {CLOSED_BOOK, WITH_RAG}
+        _gain(c, WITH_RAG)
+        for c in report.comparisons
+        if {c.a, c.b} == {CLOSED_BOOK, WITH_RAG}
     )
+    best, gains = None, ()
+    tuned = [by_name[n] for n in (FINE_TUNED, FINE_TUNED_RAG) if n in by_name]
+    both = tuple(
+        figures(
+            c, f"{c.name} ({candidate}, {setting.label if c.rag else 'closed book'})"
+        )
+        for c in tuned
+    )
+    if tuned:
+        harness_metric = _HARNESS_METRIC.get(metric, "token_f1")
+        chosen = max(tuned, key=lambda c: c.value(harness_metric) or 0.0)
+        best = both[tuned.index(chosen)]
+        gains = tuple(
+            _gain(c, chosen.name)
+            for c in report.comparisons
+            if {c.a, c.b} == {chosen.name, WITH_RAG}
+        )
     return MeasuredAnswers(
         closed_book=figures(by_name[CLOSED_BOOK], f"{CLOSED_BOOK}, closed book"),
         rag=figures(by_name[WITH_RAG], f"{WITH_RAG} ({setting.label})"),
         differences=diffs,
         qids=report.qids,
+        fine_tuned=best,
+        fine_tune_gains=gains,
+        fine_tuned_configs=both,
     )
 
 
@@ -162,9 +212,9 @@ def gap_format(gap: Gap) -> dict[str, Any] | None:
     return {"json_schema": json.loads(schema_path.read_text(encoding="utf-8"))}
 
 
-def _gain(diff: PairedDiff) -> dict[str, Any]:
-    """A paired difference as (with retrieval - closed book), whichever way it ran."""
-    sign = 1.0 if diff.a == WITH_RAG else -1.0
+def _gain(diff: PairedDiff, ahead: str) -> dict[str, Any]:
+    """A paired difference as (``ahead`` - the other), whichever way it ran."""
+    sign = 1.0 if diff.a == ahead else -1.0
     low, high = sorted((sign * diff.ci_low, sign * diff.ci_high))
     return {
         "metric": _gap_metric(diff.metric),

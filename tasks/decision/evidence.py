@@ -41,7 +41,8 @@ from ragtune.tasks.evaluation.retrieval import retrieval_metrics
 
 log = logging.getLogger(__name__)
 
-AnswerScorer = Callable[[Gap, RetrievalSetting, Sequence[EvalQuery]], MeasuredAnswers]
+AnswerScorer = Callable[[Gap, RetrievalSetting, EvalSet], MeasuredAnswers]
+"""(gap, chosen retrieval setting, the slice as an eval set) -> answer figures."""
 
 
 def measure_rag_baseline(
@@ -88,7 +89,8 @@ def measure_rag_baseline(
     best = choose_best(results, gap.accuracy_target.target)
     measured = None
     if answer_scorer is not None and needs_answers(gap):
-        measured = answer_scorer(gap, best.setting, queries)
+        judged = replace(evalset, name=f"gap:{gap.name}", queries=queries)
+        measured = answer_scorer(gap, best.setting, judged)
         best = replace(
             best,
             answers=measured.rag,
@@ -155,7 +157,12 @@ def slice_queries(
             f"{evalset.name}: {', '.join(unknown[:5])}"
         )
     ids, classes = set(gap.eval_slice.query_ids), set(gap.eval_slice.classes)
-    picked = [q for q in evalset.judged() if q.qid in ids or query_class(q) in classes]
+    everything = not ids and not classes  # a gap's own eval set, whole
+    picked = [
+        q
+        for q in evalset.judged()
+        if everything or q.qid in ids or query_class(q) in classes
+    ]
     if not picked:
         raise InputError(
             f"gap {gap.name!r}: eval_slice selects no judged query of eval set "
@@ -292,7 +299,9 @@ def build_evidence(
         rag_cost_per_1k_usd=rag_1k,
         rag_cost_per_month_usd=costing.per_month(rag_1k, gap.query_volume_per_month),
         latency_p95_ms=latency,
-        fine_tuned=alternative(gap, best.context_tokens, tokens_out, cfg, sources),
+        fine_tuned=alternative(
+            gap, best.context_tokens, tokens_out, cfg, sources, measured
+        ),
         closed_book=None if measured is None else measured.closed_book,
         differences=() if measured is None else measured.differences,
         query_volume_per_month=gap.query_volume_per_month,
@@ -307,9 +316,11 @@ def alternative(
     tokens_out: float,
     cfg: DecisionConfig,
     sources: dict[str, str],
+    measured: MeasuredAnswers | None = None,
 ) -> AlternativeFigures:
-    """The fine-tuned path: declared figures, and its serving cost with and
-    without the retrieved context (priced when not declared)."""
+    """The fine-tuned path: its candidate's measured answers when there are some,
+    else declared figures; its serving cost with and without the retrieved
+    context (priced when not declared)."""
     declared = gap.measured.fine_tuned if gap.measured else None
     price = costing.fine_tuned_model(gap, cfg)
     cost = declared.cost_per_1k_queries_usd if declared else None
@@ -318,14 +329,37 @@ def alternative(
         costing.prompt_tokens(context_tokens, cfg), tokens_out, price
     )
     sources["fine_tuned_cost"] = "declared" if cost is not None else "estimated"
+    answers = measured.fine_tuned if measured else None
+    figures = {
+        "metric": _fine_tuned_metric(gap, answers),
+        "format_compliance": answers.format_compliance if answers else None,
+        "latency_p95_ms": answers.latency_p95_ms if answers else None,
+    }
+    if answers is not None:
+        sources["fine_tuned"] = "measured"
+    elif declared is not None:
+        sources["fine_tuned"] = "declared"
+        figures = {
+            "metric": declared.metric,
+            "format_compliance": declared.format_compliance,
+            "latency_p95_ms": declared.latency_p95_ms,
+        }
     return AlternativeFigures(
-        metric=declared.metric if declared else None,
-        format_compliance=declared.format_compliance if declared else None,
-        latency_p95_ms=declared.latency_p95_ms if declared else None,
+        **figures,
         cost_per_1k_usd=alone if cost is None else cost,
         cost_with_rag_per_1k_usd=with_rag if cost is None else cost,
         model=price.name,
+        answers=answers,
+        gains=measured.fine_tune_gains if measured else (),
+        configurations=measured.fine_tuned_configs if measured else (),
     )
+
+
+def _fine_tuned_metric(gap: Gap, answers: AnswerFigures | None) -> float | None:
+    metric = gap.accuracy_target.metric
+    if answers is None or metric == "recall_at_k":
+        return None
+    return getattr(answers, metric)
 
 
 def _pick(

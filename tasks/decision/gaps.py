@@ -67,11 +67,17 @@ class EvalSlice(GapModel):
 
     classes: tuple[str, ...] = Field((), description="Freshness classes of queries.")
     query_ids: tuple[str, ...] = Field((), description="Query ids in the eval set.")
+    eval_set: Path | None = Field(
+        None,
+        description="A BEIR eval-set folder of the gap's own questions, relative "
+        "to GAPS.yaml (default: the project's eval set); without classes or "
+        "query ids, all its judged questions.",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> EvalSlice:
-        if not self.classes and not self.query_ids:
-            raise ValueError("name at least one class or query id")
+        if not self.classes and not self.query_ids and self.eval_set is None:
+            raise ValueError("name at least one class, query id or eval_set")
         return self
 
 
@@ -173,10 +179,11 @@ def load_gaps(path: Path, known_classes: Collection[str] | None = None) -> GapsF
         raise InputError(f"{path} is invalid:\n  {lines}") from None
     problems = [p for g in gaps.gaps for p in _check_names(g, known_classes)]
     problems += [p for g in gaps.gaps for p in _check_schema_file(g, path.parent)]
+    problems += [p for g in gaps.gaps for p in _check_eval_set(g, path.parent)]
     if problems:
         raise InputError(f"{path} is invalid:\n  " + "\n  ".join(problems))
     return gaps.model_copy(
-        update={"gaps": tuple(_absolute_schema(g, path.parent) for g in gaps.gaps)}
+        update={"gaps": tuple(_absolute_paths(g, path.parent) for g in gaps.gaps)}
     )
 
 
@@ -236,7 +243,8 @@ def _check_names(gap: Gap, known: Collection[str] | None) -> list[str]:
             f"a frequency ({', '.join(FREQUENCIES)}) nor a freshness class "
             f"({', '.join(sorted(known))})"
         )
-    unknown = sorted(set(gap.eval_slice.classes) - set(known))
+    classes = gap.eval_slice.classes if gap.eval_slice else ()
+    unknown = sorted(set(classes) - set(known))
     if unknown:
         problems.append(
             f"gap {gap.name!r}: eval_slice.classes: unknown class(es) "
@@ -260,10 +268,27 @@ def _check_schema_file(gap: Gap, base: Path) -> list[str]:
     return []
 
 
-def _absolute_schema(gap: Gap, base: Path) -> Gap:
-    if gap.format is None or gap.format.json_schema is None:
-        return gap
-    fmt = gap.format.model_copy(
-        update={"json_schema": (base / gap.format.json_schema).resolve()}
-    )
-    return gap.model_copy(update={"format": fmt})
+def _check_eval_set(gap: Gap, base: Path) -> list[str]:
+    if gap.eval_slice is None or gap.eval_slice.eval_set is None:
+        return []
+    folder = base / gap.eval_slice.eval_set
+    if not (folder / "queries.jsonl").is_file():
+        return [
+            f"gap {gap.name!r}: eval_slice.eval_set: {folder} has no queries.jsonl "
+            "(a BEIR eval-set folder is expected)"
+        ]
+    return []
+
+
+def _absolute_paths(gap: Gap, base: Path) -> Gap:
+    """Schema file and eval-set folder resolved against the gaps file's folder."""
+    update: dict[str, Any] = {}
+    if gap.format is not None and gap.format.json_schema is not None:
+        update["format"] = gap.format.model_copy(
+            update={"json_schema": (base / gap.format.json_schema).resolve()}
+        )
+    if gap.eval_slice is not None and gap.eval_slice.eval_set is not None:
+        update["eval_slice"] = gap.eval_slice.model_copy(
+            update={"eval_set": (base / gap.eval_slice.eval_set).resolve()}
+        )
+    return gap.model_copy(update=update) if update else gap

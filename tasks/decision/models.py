@@ -51,16 +51,24 @@ class AnswerFigures:
 
 @dataclass(frozen=True)
 class MeasuredAnswers:
-    """The configured model on a gap's slice: closed book and with retrieval.
+    """The configured model on a gap's slice: closed book and with retrieval, and
+    the gap's fine-tuned candidate when the registry holds one.
 
     ``differences`` are paired bootstrap results of (with retrieval - closed
     book) per metric: ``gain``, ``ci_low``, ``ci_high``, ``p_value``, ``n``.
+    ``fine_tuned`` is the candidate's better configuration (with or without
+    retrieval) on the gap's metric, and ``fine_tune_gains`` its paired results
+    against base + RAG, in the same form; ``fine_tuned_configs`` both of its
+    configurations.
     """
 
     closed_book: AnswerFigures
     rag: AnswerFigures
     differences: tuple[dict[str, Any], ...] = ()
     qids: tuple[str, ...] = ()
+    fine_tuned: AnswerFigures | None = None
+    fine_tune_gains: tuple[dict[str, Any], ...] = ()
+    fine_tuned_configs: tuple[AnswerFigures, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ class SettingResult:
 
 @dataclass(frozen=True)
 class AlternativeFigures:
-    """The fine-tuned alternative: declared measurements or priced estimates."""
+    """The fine-tuned alternative: its candidate's measured answers when the
+    registry holds one for the gap, else declared figures or priced estimates."""
 
     metric: float | None = None
     format_compliance: float | None = None
@@ -85,6 +94,9 @@ class AlternativeFigures:
     cost_per_1k_usd: float | None = None
     cost_with_rag_per_1k_usd: float | None = None
     model: str | None = None
+    answers: AnswerFigures | None = None
+    gains: tuple[dict[str, Any], ...] = ()
+    configurations: tuple[AnswerFigures, ...] = ()
 
 
 @dataclass(frozen=True)

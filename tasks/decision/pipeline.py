@@ -8,7 +8,7 @@ its own (``classify_gap``, ``measure_rag_baseline``, ``fine_tune_cost``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ragtune.tasks.decision.classify import classify_gap
@@ -34,6 +34,7 @@ def decide_gaps(
     volatile_classes: Collection[str] = (),
     estimator_cfg: Any | None = None,
     answer_scorer: AnswerScorer | None = None,
+    gap_evalsets: Mapping[str, EvalSet] | None = None,
 ) -> list[Decision]:
     """A decision for every gap, in the file's order.
 
@@ -46,13 +47,15 @@ def decide_gaps(
         volatile_classes: Freshness classes whose knowledge stays in RAG.
         estimator_cfg: GPU estimator settings; defaults when None.
         answer_scorer: Optional answer-level scorer (see ``evidence``).
+        gap_evalsets: A gap's own eval set (``eval_slice.eval_set``) by gap
+            name; other gaps' slices come from ``evalset``.
     """
     decisions = []
     for gap in gaps.gaps:
         kind = classify_gap(gap)
         evidence = measure_rag_baseline(
             gap,
-            evalset,
+            (gap_evalsets or {}).get(gap.name, evalset),
             search_factory,
             cfg=cfg,
             chunk_tokens=chunk_tokens,

@@ -73,7 +73,8 @@ def answers_table(e: dict[str, Any]) -> list[str]:
         "| configuration | token F1 | exact match | format | p95 latency |",
         "|---|---|---|---|---|",
     ]
-    for fig in (closed, rag):
+    tuned = (e.get("fine_tuned") or {}).get("configurations") or []
+    for fig in (closed, rag, *tuned):
         lines.append(
             f"| {fig['configuration']} | {_ci(fig, 'token_f1')} | "
             f"{_ci(fig, 'exact_match')} | {_ci(fig, 'format_compliance')} | "
@@ -83,6 +84,13 @@ def answers_table(e: dict[str, Any]) -> list[str]:
         verdict = "significant" if diff["significant"] else "not significant"
         lines.append(
             f"\nRetrieval gain on {diff['metric']}: {diff['gain']:+.3f} "
+            f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
+            f"({verdict}, n={diff['n']})"
+        )
+    for diff in (e.get("fine_tuned") or {}).get("gains") or []:
+        verdict = "significant" if diff["significant"] else "not significant"
+        lines.append(
+            f"\nFine-tuned over base + RAG on {diff['metric']}: {diff['gain']:+.3f} "
             f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
             f"({verdict}, n={diff['n']})"
         )

@@ -92,6 +92,7 @@ def decide(
         _format_rule(gap, evidence, cfg),
         _cost_rule(gap, evidence, cfg, keeps_rag),
         _latency_rule(gap, evidence, keeps_rag),
+        _candidate_rule(evidence),
     )
     rules = _settle_unmeasured(rules)
     asks = {r.effect for r in rules if r.fired}
@@ -268,6 +269,33 @@ def _latency_rule(gap: Gap, evidence: Evidence, keeps_rag: bool) -> RuleResult:
             "unless measured"
         )
     return RuleResult("latency-over-budget", fired, "fine-tune", text, measured, budget)
+
+
+def _candidate_rule(evidence: Evidence) -> RuleResult:
+    """Explains, never decides: how the gap's fine-tuned candidate, when one was
+    measured on the slice, compares with base + RAG on the gap's metric."""
+    alt = evidence.fine_tuned
+    answers, metric = alt.answers, evidence.metric
+    gain = next((g for g in alt.gains if g["metric"] == metric), None)
+    if answers is None or gain is None or alt.metric is None:
+        return RuleResult(
+            "fine-tuned-candidate",
+            False,
+            "none",
+            "no fine-tuned candidate for this gap was measured",
+        )
+    beats = gain["significant"] and gain["gain"] > 0
+    verdict = "beats" if beats else "does not beat"
+    return RuleResult(
+        "fine-tuned-candidate",
+        True,
+        "none",
+        f"{answers.configuration}: {metric} {alt.metric:.3f} {verdict} base + RAG "
+        f"by {gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}] "
+        f"(n={gain['n']})",
+        alt.metric,
+        evidence.value,
+    )
 
 
 def _settle_unmeasured(rules: tuple[RuleResult, ...]) -> tuple[RuleResult, ...]:

@@ -58,17 +58,23 @@ def run_decision(
     gaps = select_gaps(load_gaps(gaps_file, known_classes=classes), only)
     table, index = _live_index(settings)
     evalset = load_beir(settings.path(settings.data.eval_path))
+    own_sets = {
+        g.name: load_beir(g.eval_slice.eval_set)
+        for g in gaps.gaps
+        if g.eval_slice is not None and g.eval_slice.eval_set is not None
+    }
     embedder = build_embedder(settings.embedding)
     scorer = None
     # Loading the model takes seconds: only when some gap's rules need answers.
     if cfg.answer_questions_per_gap > 0 and any(needs_answers(g) for g in gaps.gaps):
         scorer = answer_scorer(
-            settings, table, embedder, cfg, evalset.qrels, secret_resolver, on_answer
+            settings, table, embedder, cfg, secret_resolver, on_answer
         )
     decisions = decide_gaps(
         gaps,
         evalset,
         lancedb_search_factory(table, embedder, settings.index),
+        gap_evalsets=own_sets,
         cfg=cfg,
         chunk_tokens=mean_chunk_tokens(table, cfg.chars_per_token),
         volatile_classes={name for name, c in classes.items() if c.volatile},
@@ -116,18 +122,31 @@ def answer_scorer(
     table: Any,
     embedder: Any,
     cfg: Any,
-    qrels: dict[str, dict[str, int]],
     secret_resolver: Callable[[str], str] | None = None,
     on_answer: Callable[[str, str], None] | None = None,
 ) -> Any:
-    """The harness scorer with the configured generator on the live index."""
-    from ragtune.tasks.decision.answering import HarnessAnswerScorer
+    """The harness scorer with the configured generator on the live index; a
+    gap's fine-tuned candidate in the registry answers beside it."""
+    from ragtune.tasks.decision.answering import Candidate, HarnessAnswerScorer
     from ragtune.tasks.evaluation.retriever import index_retriever
     from ragtune.tasks.evaluation.run import load_prompts, price_key
     from ragtune.tasks.generation.factory import build_generator, generation_params
+    from ragtune.tasks.registry.lookup import gap_candidate
 
     gen = settings.generation
     depth = settings.evaluation.search_k
+
+    def candidate_for(gap: Any) -> Candidate | None:
+        found = gap_candidate(settings, gap.name)
+        if found is None:
+            return None
+        info, adapter = found
+        tuned = gen.model_copy(update={"adapter": adapter})
+        return Candidate(
+            build_generator(tuned, settings.training, root=settings.root),
+            f"registry v{info.version}",
+        )
+
     return HarnessAnswerScorer(
         generator=build_generator(
             gen, settings.training, root=settings.root, secret_resolver=secret_resolver
@@ -141,8 +160,8 @@ def answer_scorer(
         prices=settings.evaluation.prices,
         price=price_key(gen),
         max_answers=cfg.answer_questions_per_gap,
-        qrels=qrels,
         on_answer=on_answer,
+        candidate_for=candidate_for,
     )
 
 

@@ -12,8 +12,10 @@ Two attacks, both scored so that higher means "more likely a training member":
   https://arxiv.org/abs/2310.16789).
 
 Each is summarised by ROC AUC and the true-positive rate at a low false-positive
-rate: the AUC says whether members leak on average, TPR at 1% FPR whether some
+rate: the AUC says whether members leak on average, TPR at a low FPR whether some
 members can be identified with confidence, which is what an attacker exploits.
+Both come with one-sided confidence bounds (``stats.py``), since a few hundred
+records pin neither down exactly.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_curve
 
 from ragtune.errors import InputError
+from ragtune.tasks.privacy.stats import Bounds, auc_bounds, tpr_bounds
 
 
 @dataclass(frozen=True)
 class AttackResult:
-    """How well one attack separates members from non-members."""
+    """How well one attack separates members from non-members, with one-sided
+    bounds at ``confidence`` and the Mann-Whitney p-value of "no signal"."""
 
     name: str
     auc: float
@@ -38,13 +42,23 @@ class AttackResult:
     fpr: float
     members: int
     non_members: int
+    auc_bounds: Bounds = Bounds(0.0, 1.0)
+    tpr_bounds: Bounds = Bounds(0.0, 1.0)
+    p_value: float = 1.0
+    confidence: float = 0.95
 
     def to_dict(self) -> dict[str, float | int | str]:
         return {
             "attack": self.name,
             "auc": round(self.auc, 4),
+            "auc_low": round(self.auc_bounds.low, 4),
+            "auc_high": round(self.auc_bounds.high, 4),
+            "p_value": float(f"{self.p_value:.3g}"),
             "tpr_at_fpr": round(self.tpr_at_fpr, 4),
+            "tpr_low": round(self.tpr_bounds.low, 4),
+            "tpr_high": round(self.tpr_bounds.high, 4),
             "fpr": self.fpr,
+            "confidence": self.confidence,
             "members": self.members,
             "non_members": self.non_members,
         }
@@ -68,9 +82,11 @@ def attack_metrics(
     name: str,
     member_scores: Sequence[float],
     non_member_scores: Sequence[float],
-    target_fpr: float = 0.01,
+    target_fpr: float = 0.05,
+    confidence: float = 0.95,
 ) -> AttackResult:
-    """ROC AUC and TPR at ``target_fpr`` of scores where higher means member.
+    """ROC AUC and TPR at ``target_fpr`` of scores where higher means member,
+    each with one-sided bounds at ``confidence`` (see ``stats.py``).
 
     Raises:
         InputError: either group is empty, or a score is not finite.
@@ -87,13 +103,18 @@ def attack_metrics(
         raise InputError(f"{name}: attack scores contain NaN or infinity")
     labels = np.concatenate([np.ones(members.size), np.zeros(others.size)])
     fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    auc, auc_ci, p_value = auc_bounds(members, others, confidence)
     return AttackResult(
         name=name,
-        auc=float(roc_auc_score(labels, scores)),
+        auc=auc,
         tpr_at_fpr=tpr_at_fpr(fpr, tpr, target_fpr),
         fpr=target_fpr,
         members=int(members.size),
         non_members=int(others.size),
+        auc_bounds=auc_ci,
+        tpr_bounds=tpr_bounds(members, others, target_fpr, confidence),
+        p_value=p_value,
+        confidence=confidence,
     )
 
 

@@ -2,7 +2,8 @@
 
 Only pydantic here, so params.yaml is validated without importing torch. Every
 threshold is an upper bound on how much an attacker can learn about the training
-set; a measurement above it blocks promotion.
+set; a measurement shown to be above it blocks promotion, and one that cannot be
+shown to be within it (too few records) blocks automatic approval.
 """
 
 from __future__ import annotations
@@ -89,19 +90,36 @@ class PrivacyConfig(StrictModel):
         ge=0.5,
         le=1.0,
         description="Highest ROC AUC allowed for either membership attack (0.5: "
-        "members and held-out records are indistinguishable).",
+        "members and held-out records are indistinguishable). The attack fails "
+        "when its AUC's lower confidence bound is above this, passes when the "
+        "upper bound is at or below it.",
     )
     max_tpr_at_low_fpr: float = Field(
-        0.05,
+        0.2,
         ge=0.0,
         le=1.0,
-        description="Highest share of members either attack may find at target_fpr.",
+        description="Highest share of members either attack may find at target_fpr, "
+        "judged by confidence bounds like max_auc. A model that leaks nothing "
+        "finds target_fpr of them; 0.2 at 5% FPR: a record the attack flags is "
+        "at most four times likelier a member than a non-member.",
     )
     target_fpr: float = Field(
-        0.01,
+        0.05,
         gt=0.0,
         lt=1.0,
-        description="False-positive rate at which the true-positive rate is read.",
+        description="False-positive rate at which the true-positive rate is read. "
+        "The threshold rests on about n * target_fpr of the n held-out records: "
+        "1% of the sample's 157 is 1.6 records, on which no TPR can be shown "
+        "too high (its lower bound stays 0) nor low enough for 0.05.",
+    )
+    confidence: float = Field(
+        0.95,
+        ge=0.5,
+        lt=1.0,
+        description="Level of each one-sided confidence bound the membership "
+        "verdicts use (DeLong for the AUC, order statistic and Clopper-Pearson "
+        "for the TPR). Neither bound decisive: insufficient evidence, which "
+        "blocks automatic approval.",
     )
     max_canary_exposure: float = Field(
         7.0,
@@ -123,9 +141,9 @@ class PrivacyConfig(StrictModel):
     )
     min_samples: int = Field(
         32,
-        ge=1,
-        description="Fewer members or non-members than this: the attack figures "
-        "are too coarse to trust, and the check warns.",
+        ge=2,
+        description="Fewer members or non-members than this: insufficient evidence "
+        "whatever the figures (the AUC's normal bound is not trusted below it).",
     )
     min_k: float = Field(
         20.0,

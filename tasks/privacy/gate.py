@@ -10,8 +10,11 @@ behind it:
 * ``pii_extraction``: does it recite training-set personal data when prompted
   with how training records begin?
 
-Any failure blocks promotion. A check that could not run properly (too few
-samples, canaries off, probe off) warns instead of passing silently.
+Any failure blocks promotion. A check that could not run properly (canaries
+off, probe off) warns instead of passing silently. A membership attack whose
+confidence bounds neither show leakage nor rule it out (too few records, or a
+figure close to its limit) warns with "insufficient evidence", which also
+blocks automatic approval: a person has to look (``PrivacyReport.needs_review``).
 """
 
 from __future__ import annotations
@@ -48,12 +51,15 @@ from ragtune.tasks.privacy.losses import (
     score_records,
 )
 from ragtune.tasks.privacy.probe import ProbeResult, probe_pii
-from ragtune.tasks.privacy.report import PrivacyReport
+from ragtune.tasks.privacy.report import INSUFFICIENT, PrivacyReport
+from ragtune.tasks.privacy.stats import verdict
 from ragtune.tasks.training.config import QLoRAConfig
 
 __all__ = [
     "GateResult",
     "PrivacyReport",
+    "attack_gate",
+    "membership_attacks",
     "privacy_gate_for_adapter",
     "run_privacy_gate",
 ]
@@ -68,31 +74,53 @@ def _sample(records: Sequence[Record], limit: int, seed: int, salt: int) -> list
     return [records[i] for i in sorted(picked)]
 
 
-def _attack_gate(name: str, result: AttackResult, cfg: PrivacyConfig) -> GateResult:
-    measured = result.to_dict()
-    too_high = []
-    if result.auc > cfg.max_auc:
-        too_high.append(f"AUC {result.auc:.3f} > {cfg.max_auc}")
-    if result.tpr_at_fpr > cfg.max_tpr_at_low_fpr:
-        too_high.append(
-            f"TPR {result.tpr_at_fpr:.3f} at {cfg.target_fpr:.0%} FPR > "
-            f"{cfg.max_tpr_at_low_fpr}"
-        )
-    if too_high:
-        reason = f"{result.name} attack identifies training members: "
-        return GateResult(name, "fail", reason + "; ".join(too_high), measured)
-    summary = (
-        f"AUC {result.auc:.3f}, TPR {result.tpr_at_fpr:.3f} at "
-        f"{cfg.target_fpr:.0%} FPR, within limits"
+def _figures(result: AttackResult, cfg: PrivacyConfig) -> str:
+    auc, tpr = result.auc_bounds, result.tpr_bounds
+    return (
+        f"AUC {result.auc:.3f} [{auc.low:.3f}, {auc.high:.3f}], TPR "
+        f"{result.tpr_at_fpr:.3f} [{tpr.low:.3f}, {tpr.high:.3f}] at "
+        f"{cfg.target_fpr:.0%} FPR ({cfg.confidence:.0%} one-sided bounds, "
+        f"{result.members} members / {result.non_members} non-members)"
     )
-    smallest = min(result.members, result.non_members)
-    if smallest < cfg.min_samples:
-        reason = (
-            f"{summary}, but only {result.members} members / {result.non_members} "
-            f"non-members (min_samples {cfg.min_samples}): the figures are coarse"
+
+
+def attack_gate(name: str, result: AttackResult, cfg: PrivacyConfig) -> GateResult:
+    """Pass, fail or insufficient evidence (a warning) from the attack's bounds.
+
+    Fails only when a lower bound is above its limit and passes only when both
+    upper bounds are within theirs (``stats.verdict``); anything between, or
+    fewer than ``min_samples`` records on either side, is insufficient evidence.
+    """
+    sizes = (result.members, result.non_members)
+    found = verdict(
+        result.auc_bounds, result.tpr_bounds, cfg.max_auc, cfg.max_tpr_at_low_fpr,
+        sizes, cfg.min_samples,
+    )  # fmt: skip
+    measured = {**result.to_dict(), "verdict": found}
+    figures = _figures(result, cfg)
+    if found == "fail":
+        shown = []
+        if result.auc_bounds.low > cfg.max_auc:
+            shown.append(f"AUC lower bound {result.auc_bounds.low:.3f} > {cfg.max_auc}")
+        if result.tpr_bounds.low > cfg.max_tpr_at_low_fpr:
+            shown.append(
+                f"TPR lower bound {result.tpr_bounds.low:.3f} > "
+                f"{cfg.max_tpr_at_low_fpr}"
+            )
+        reason = f"{result.name} attack identifies training members: "
+        reason += "; ".join(shown) + f"; {figures}"
+        return GateResult(name, "fail", reason, measured)
+    if found == "pass":
+        return GateResult(name, "pass", f"{figures}, within limits", measured)
+    if min(sizes) < cfg.min_samples:
+        why = f"fewer than min_samples {cfg.min_samples} on a side"
+    else:
+        why = (
+            f"the bounds neither clear nor exceed max_auc {cfg.max_auc} and "
+            f"max_tpr_at_low_fpr {cfg.max_tpr_at_low_fpr}; more records narrow them"
         )
-        return GateResult(name, "warn", reason, measured)
-    return GateResult(name, "pass", summary, measured)
+    reason = f"{INSUFFICIENT}: {figures}; {why}"
+    return GateResult(name, "warn", reason, measured)
 
 
 def _canary_gate(exposures: Sequence[CanaryExposure], cfg: PrivacyConfig) -> GateResult:
@@ -143,6 +171,23 @@ def _probe_gate(probe: ProbeResult | None, cfg: PrivacyConfig) -> GateResult:
     return GateResult(name, "pass", reason, measured)
 
 
+def membership_attacks(
+    candidate: Sequence[np.ndarray],
+    reference: Sequence[np.ndarray],
+    members: int,
+    cfg: PrivacyConfig,
+) -> tuple[AttackResult, AttackResult]:
+    """Both attacks from per-record token log-probs, members first then
+    non-members, under the candidate and under the reference (the base)."""
+    ratio = loss_ratio_scores(mean_losses(candidate), mean_losses(reference))
+    min_k = min_k_scores(candidate, cfg.min_k)
+    n, fpr, level = members, cfg.target_fpr, cfg.confidence
+    return (
+        attack_metrics("loss_ratio", ratio[:n], ratio[n:], fpr, level),
+        attack_metrics(f"min_{cfg.min_k:g}%", min_k[:n], min_k[n:], fpr, level),
+    )
+
+
 def _attacks(
     candidate: nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -156,13 +201,7 @@ def _attacks(
     cand = score_records(candidate, tokenizer, records, max_seq_len, cfg.batch_size)
     with reference_model(candidate, reference) as ref_model:
         ref = score_records(ref_model, tokenizer, records, max_seq_len, cfg.batch_size)
-    ratio = loss_ratio_scores(mean_losses(cand), mean_losses(ref))
-    min_k = min_k_scores(cand, cfg.min_k)
-    n = len(members)
-    return (
-        attack_metrics("loss_ratio", ratio[:n], ratio[n:], cfg.target_fpr),
-        attack_metrics(f"min_{cfg.min_k:g}%", min_k[:n], min_k[n:], cfg.target_fpr),
-    )
+    return membership_attacks(cand, ref, len(members), cfg)
 
 
 def run_privacy_gate(
@@ -218,8 +257,8 @@ def run_privacy_gate(
             cfg.batch_size,
         )  # fmt: skip
     results = (
-        _attack_gate("membership_loss_ratio", attacks[0], cfg),
-        _attack_gate("membership_min_k", attacks[1], cfg),
+        attack_gate("membership_loss_ratio", attacks[0], cfg),
+        attack_gate("membership_min_k", attacks[1], cfg),
         _canary_gate(exposures, cfg),
         _probe_gate(probe, cfg),
     )

@@ -18,6 +18,8 @@ from ragtune.tasks.privacy.canaries import CanaryExposure
 from ragtune.tasks.privacy.probe import ProbeResult
 
 _ORDER = {"pass": 0, "warn": 1, "fail": 2}
+# How a membership check's reason begins when its bounds decide nothing.
+INSUFFICIENT = "insufficient evidence"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,19 @@ class PrivacyReport:
     def failures(self) -> tuple[GateResult, ...]:
         return tuple(r for r in self.results if r.status == "fail")
 
+    @property
+    def insufficient(self) -> tuple[GateResult, ...]:
+        """Membership checks whose bounds could neither pass nor fail the model."""
+        return tuple(
+            r for r in self.results if r.measured.get("verdict") == "insufficient"
+        )
+
+    @property
+    def needs_review(self) -> bool:
+        """True when evidence is insufficient: not a failure, but no automatic
+        approval either; a person decides from the figures."""
+        return bool(self.insufficient)
+
     def get(self, name: str) -> GateResult:
         """The result of the check called ``name``."""
         return next(r for r in self.results if r.name == name)
@@ -64,6 +79,8 @@ class PrivacyReport:
         return {
             "status": self.status,
             "passed": self.passed,
+            "needs_review": self.needs_review,
+            "insufficient_evidence": [r.name for r in self.insufficient],
             "model": self.model,
             "gates": [r.to_dict() for r in self.results],
             "attacks": [a.to_dict() for a in self.attacks],
@@ -84,7 +101,11 @@ class PrivacyReport:
 
     def to_markdown(self, level: int = 1) -> str:
         """The report; ``level`` is its heading depth when embedded in another."""
-        verdict = self.status.upper() + (" (passed)" if self.status == "warn" else "")
+        verdict = self.status.upper()
+        if self.needs_review and self.passed:
+            verdict += f" ({INSUFFICIENT}: a person must approve)"
+        elif self.status == "warn":
+            verdict += " (passed)"
         lines = [
             f"{'#' * level} Privacy gate: {verdict}",
             "",
@@ -110,12 +131,18 @@ def _attack_table(attacks: tuple[AttackResult, ...], level: int) -> list[str]:
         "",
         f"{'#' * (level + 1)} Membership inference",
         "",
-        "| attack | ROC AUC | TPR at FPR | members | non-members |",
-        "|---|---|---|---|---|",
+        f"Bounds are one-sided at {attacks[0].confidence:.0%}; p: Mann-Whitney, "
+        "members scoring no higher than non-members.",
+        "",
+        "| attack | ROC AUC [bounds] | p | TPR at FPR [bounds] | members | "
+        "non-members |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {a.name} | {a.auc:.3f} | {a.tpr_at_fpr:.3f} at {a.fpr:.0%} | "
-        f"{a.members} | {a.non_members} |"
+        f"| {a.name} | {a.auc:.3f} [{a.auc_bounds.low:.3f}, {a.auc_bounds.high:.3f}]"
+        f" | {a.p_value:.2g} | {a.tpr_at_fpr:.3f} at {a.fpr:.0%} "
+        f"[{a.tpr_bounds.low:.3f}, {a.tpr_bounds.high:.3f}] | {a.members} | "
+        f"{a.non_members} |"
         for a in attacks
     ]
     return lines

@@ -8,6 +8,7 @@ log reads the same whoever decided.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ragtune.tasks.promotion.config import PromotionConfig
 
@@ -34,6 +35,19 @@ def auto_approval(cfg: PromotionConfig) -> Approval:
         "auto-approved by promotion.auto_approve (no human review)",
         "auto",
     )
+
+
+def auto_approval_withheld(privacy: Any | None) -> str | None:
+    """Why ``promotion.auto_approve`` may not stand in for a person here, or None.
+
+    A privacy gate whose membership checks found insufficient evidence (too few
+    records, or bounds straddling a limit) did not fail the candidate, but did
+    not clear it either: a person decides from the figures.
+    """
+    if privacy is None or not privacy.needs_review:
+        return None
+    names = ", ".join(r.name for r in privacy.insufficient)
+    return f"privacy gate: insufficient evidence ({names}); a person must approve"
 
 
 def timeout_rejection(cfg: PromotionConfig) -> Approval:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ragtune.schema import StrictModel
 
-GateMetric = Literal["token_f1", "exact_match"]
+GateMetric = Literal["token_f1", "exact_match", "format_ok"]
 
 
 class PromotionConfig(StrictModel):
@@ -39,6 +39,15 @@ class PromotionConfig(StrictModel):
         ge=-1,
         le=1,
         description="Least gain over the current champion + RAG (when one serves).",
+    )
+    gap_candidate_margin: float = Field(
+        -0.02,
+        ge=-1,
+        le=0,
+        description="A candidate trained for one knowledge gap must beat base + RAG "
+        "(and the champion) on that gap's slice, on the gap's metric, by the "
+        "margins above; on the whole eval set it need only be non-inferior: its "
+        "interval's lower bound must clear this (negative) margin.",
     )
     ci_level: float = Field(
         0.95, gt=0, lt=1, description="Coverage of the paired bootstrap interval."

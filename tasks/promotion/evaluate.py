@@ -35,13 +35,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class KnowledgeGap:
     """The eval slice of the gap that triggered a retrain: queries of these
-    freshness classes, or these query ids (either may be empty)."""
+    freshness classes, or these query ids (either may be empty), of the project's
+    eval set or of the gap's own ``eval_set`` (all of it when both are empty);
+    ``metric`` is what the gate compares on the slice (default: the gate's)."""
 
     classes: tuple[str, ...] = ()
     query_ids: tuple[str, ...] = ()
     name: str = "gap"
+    eval_set: Path | None = None
+    metric: str | None = None
 
     def matches(self, query: EvalQuery) -> bool:
+        if self.eval_set is not None and not self.classes and not self.query_ids:
+            return True
         cls = query.metadata.get("class", query.extra.get("class"))
         return cls in self.classes or query.qid in self.query_ids
 
@@ -125,7 +131,10 @@ def evaluate_candidate(
     price = "tiny" if gen.provider == "tiny" else gen.model
     configs = gate_configs(price, champion_adapter is not None)
     evalset = load_beir(settings.path(settings.data.eval_path), "test")
-    queries = gate_queries(evalset, limit, settings.evaluation.seed, gap)
+    own = gap is not None and gap.eval_set is not None
+    queries = gate_queries(
+        evalset, limit, settings.evaluation.seed, None if own else gap
+    )
     variants = {"base": None, "fine-tuned": adapter, "champion": champion_adapter}
     generators = {
         key: build_generator(
@@ -136,18 +145,33 @@ def evaluate_candidate(
         for key, path in variants.items()
         if key != "champion" or path is not None
     }
-    report = run_harness(
-        configs,
-        queries,
-        live_retriever(settings),
-        generators,
-        settings.evaluation.prices,
-        cfg=settings.evaluation.model_copy(update={"limit": None}),
-        prompts=load_prompts(settings),
-        params=generation_params(gen),
-    )
+    retriever = live_retriever(settings)
+    prompts, params = load_prompts(settings), generation_params(gen)
+
+    def harness(which: EvalSet) -> HarnessReport:
+        return run_harness(
+            configs,
+            which,
+            retriever,
+            generators,
+            settings.evaluation.prices,
+            cfg=settings.evaluation.model_copy(update={"limit": None}),
+            prompts=prompts,
+            params=params,
+        )
+
+    report = harness(queries)
     if gap is None:
         return GateReports(report)
+    if gap.eval_set is not None:  # the gap's own questions, answered apart
+        own_set = load_beir(gap.eval_set, "test")
+        picked = tuple(q for q in own_set.queries if gap.matches(q))
+        if not picked:
+            raise InputError(
+                f"knowledge gap {gap.name!r} selects no query of {gap.eval_set}"
+            )
+        log.info("knowledge gap %s: %d queries of its own set", gap.name, len(picked))
+        return GateReports(report, harness(replace(own_set, queries=picked)), gap.name)
     qids = [q.qid for q in queries.queries if gap.matches(q)]
     log.info("knowledge gap %s: %d queries", gap.name, len(qids))
     return GateReports(report, slice_report(report, qids, settings), gap.name)

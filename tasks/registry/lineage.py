@@ -37,6 +37,7 @@ APPROVED_AT = f"{PREFIX}approved_at"
 DEPLOYED_AT = f"{PREFIX}deployed_at"
 REJECTED_REASON = f"{PREFIX}rejected_reason"
 FINGERPRINT = f"{PREFIX}fingerprint"
+GAP = f"{PREFIX}gap"
 
 MAX_TAG_CHARS = 100_000  # MLflow's limit on a model-version tag value
 
@@ -110,6 +111,8 @@ def candidate_tags(
     }
     if lineage.code_version:
         tags[CODE_VERSION] = lineage.code_version
+    if lineage.gap:
+        tags[GAP] = lineage.gap
     return tags
 
 
@@ -159,4 +162,5 @@ def to_info(version: ModelVersion, aliases: dict[str, int]) -> ModelVersionInfo:
         approved_at=_time(tags.get(APPROVED_AT)),
         deployed_at=_time(tags.get(DEPLOYED_AT)),
         description=version.description or "",
+        gap=tags.get(GAP) or None,
     )

@@ -81,3 +81,24 @@ def _version(registry: ModelRegistry, version: int) -> ModelVersionInfo:
             f"model version {version} not in the registry (versions: {listed})"
         )
     return known[version]
+
+
+def gap_candidate(settings: Settings, gap: str) -> tuple[ModelVersionInfo, Path] | None:
+    """The newest version trained for knowledge gap ``gap`` that no gate rejected
+    (the champion first, when it was trained for that gap), with its local adapter;
+    None when there is none or no registry yet."""
+    if not registry_exists(settings):
+        return None
+    from ragtune.tasks.registry.registry import ModelRegistry
+
+    registry = ModelRegistry.from_settings(settings)
+    champion = registry.champion()
+    if champion is not None and champion.gap == gap:
+        return champion, local_adapter(settings, registry, champion)
+    found = [
+        v for v in registry.list_versions() if v.gap == gap and v.status != "rejected"
+    ]
+    if not found:
+        return None
+    newest = max(found, key=lambda v: v.version)
+    return newest, local_adapter(settings, registry, newest)

@@ -20,12 +20,15 @@ class Lineage:
         index_tag: Published knowledge-base index tag the candidate was evaluated
             with; promotion makes this tag live together with the model.
         code_version: Git commit of ragtune that trained it, when known.
+        gap: The knowledge gap it was trained for (GAPS.yaml name), if any;
+            ``ragtune decide`` measures that gap's candidate beside base + RAG.
     """
 
     dataset_version: str
     dataset_hash: str
     index_tag: str
     code_version: str | None = None
+    gap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class ModelVersionInfo:
     approved_at: datetime | None
     deployed_at: datetime | None
     description: str
+    gap: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (datetimes as ISO strings) for ``--json`` output."""

@@ -79,7 +79,7 @@ def test_answer_scorer_runs_once_on_the_setting_retrieval_chose(kit, setup) -> N
     calls = []
 
     def scorer(gap, setting, queries) -> MeasuredAnswers:  # noqa: ANN001
-        calls.append((setting, tuple(q.qid for q in queries)))
+        calls.append((setting, tuple(q.qid for q in queries.queries)))
         return MeasuredAnswers(
             closed_book=AnswerFigures(token_f1=0.1, n=4),
             rag=AnswerFigures(

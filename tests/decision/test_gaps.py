@@ -36,6 +36,8 @@ def test_sample_gaps_load_and_cover_the_schema(repo_root: Path) -> None:
     # the schema path is resolved against the gaps file and exists
     assert complaint.format.json_schema.is_absolute()
     assert complaint.format.json_schema.is_file()
+    # its own eval set, resolved the same way
+    assert complaint.eval_slice.eval_set == repo_root / "data/gaps" / complaint.name
     assert {g.accuracy_target.metric for g in gaps.gaps} >= {
         "recall_at_k",
         "token_f1",
@@ -60,7 +62,10 @@ def test_sample_gaps_load_and_cover_the_schema(repo_root: Path) -> None:
         ({"personal_data": "yes please"}, ["personal_data"]),
         ({"examples": []}, ["examples", "at least 1"]),
         ({"name": "Bad Name"}, ["gap 'Bad Name'", "name", "pattern"]),
-        ({"eval_slice": {}}, ["eval_slice", "at least one class or query id"]),
+        (
+            {"eval_slice": {}},
+            ["eval_slice", "at least one class, query id or eval_set"],
+        ),
         (
             {"format": {"regex": "^a$", "json_schema": "x.json"}},
             ["format", "exactly one of json_schema or regex"],
@@ -126,6 +131,22 @@ def test_json_schema_file_must_exist_and_parse(kit, tmp_path: Path) -> None:
     path = write(tmp_path, [gap(kit, format={"json_schema": "bad.json"})])
     with pytest.raises(InputError, match="is not JSON"):
         load_gaps(path)
+
+
+def test_a_gaps_own_eval_set_must_be_a_beir_folder(kit, tmp_path: Path) -> None:
+    path = write(tmp_path, [gap(kit, eval_slice={"eval_set": "mine"})])
+    with pytest.raises(InputError, match=r"eval_slice.eval_set: .*mine has no queries"):
+        load_gaps(path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "queries.jsonl").write_text("")
+    loaded = load_gaps(path, CLASSES).gaps[0]
+    assert loaded.eval_slice.eval_set == tmp_path / "mine"
+    assert loaded.eval_slice.classes == ()
+
+
+def test_a_gap_without_eval_slice_checks_its_classes(kit, tmp_path: Path) -> None:
+    path = write(tmp_path, [gap(kit, eval_slice=None)])
+    assert load_gaps(path, CLASSES).gaps[0].eval_slice is None
 
 
 def test_duplicate_names_and_empty_file(kit, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import yaml
 
 from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project, run_cli
-from tests.flows._project import LENIENT, PRIVACY_OFF
+from tests.flows._project import LENIENT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,7 +63,6 @@ def _project(tmp_path: Path, repo_root: Path, webhook: str) -> tuple[Path, Path]
     raw["promotion"].update(
         eval_limit=4, auto_approve=False, approval_timeout_s=600, **LENIENT
     )
-    raw["privacy"].update(PRIVACY_OFF)
     raw["operations"]["notify"] = {"kind": "webhook", "url": webhook}
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     # the latest decision record sends a gap to fine-tuning: knowledge in the model

@@ -22,15 +22,13 @@ LENIENT = {  # the tiny model cannot really beat RAG: make the bar reachable
     "format_tolerance": 1.0,
     "bootstrap_resamples": 200,
 }
-PRIVACY_OFF = {"max_auc": 1.0, "max_tpr_at_low_fpr": 1.0, "min_samples": 2,
-               "max_members": 8, "max_non_members": 8, "batch_size": 8,
-               "probe": {"records": 0}}  # fmt: skip
 
 
 def promotion_project(root: Path, repo_root: Path) -> Path:
     """params.yaml of a small project whose retrain run takes seconds: the tiny
     random-weight model (not the shipped SmolLM2), two training steps, four eval
-    queries, and a privacy gate that never says no."""
+    queries. The privacy gate runs as shipped: two steps on a random model leave
+    nothing to find, and a few hundred records on each side show that."""
     params = make_small_project(root, repo_root)
     for rel in ("data/sft/curated", "data/prompts"):
         shutil.copytree(repo_root / rel, root / rel)
@@ -46,7 +44,6 @@ def promotion_project(root: Path, repo_root: Path) -> Path:
     raw["generation"].update(max_new_tokens=8)
     raw["evaluation"].update(bootstrap_resamples=200)
     raw["promotion"].update(eval_limit=4, bootstrap_resamples=200)
-    raw["privacy"].update(PRIVACY_OFF)
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     return params
 

@@ -67,7 +67,7 @@ def test_separable_scores_give_hand_computed_auc_and_tpr():
     result = attack_metrics("t", [0.9, 0.8, 0.7, 0.3], [0.6, 0.2, 0.1, 0.05])
     assert result.auc == pytest.approx(15 / 16)
     assert result.tpr_at_fpr == pytest.approx(0.75)
-    assert (result.members, result.non_members, result.fpr) == (4, 4, 0.01)
+    assert (result.members, result.non_members, result.fpr) == (4, 4, 0.05)
 
 
 def test_tpr_is_interpolated_along_a_tied_segment():
@@ -88,7 +88,8 @@ def test_a_vertical_step_at_the_target_fpr_counts_its_highest_tpr():
 def test_indistinguishable_scores_are_chance():
     result = attack_metrics("t", [1.0] * 5, [1.0] * 7)
     assert result.auc == 0.5
-    assert result.tpr_at_fpr == pytest.approx(0.01)  # the diagonal at 1% FPR
+    assert result.tpr_at_fpr == pytest.approx(0.05)  # the diagonal at 5% FPR
+    assert result.p_value == 1.0  # no evidence of members scoring higher
 
 
 @pytest.mark.parametrize(
@@ -259,7 +260,7 @@ def test_gate_leaves_cut_off_records_out_of_every_check(tiny):
     model, tok = tiny
     members = [chat(i, f"Member answer {i}.") for i in range(6)]
     held_out = [chat(10 + i, f"Held-out answer {i}.") for i in range(6)]
-    cfg = PrivacyConfig(min_samples=1, probe=ProbeConfig(records=20, max_new_tokens=4))
+    cfg = PrivacyConfig(probe=ProbeConfig(records=20, max_new_tokens=4))
 
     def gate(extra_members: list, extra_held_out: list):  # noqa: ANN202
         return run_privacy_gate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -42,13 +43,11 @@ TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj")
 # The head is adapted too: with a frozen random head the tiny model cannot push
 # its loss far below ln(260) however the other layers learn (tests/training/_sft.py).
 TARGETS += ("down_proj", "lm_head")
-# Small samples call for looser limits than params.yaml's (256 per side): with
-# 16-64 records an AUC of 0.6 is within chance, 1.0 is not.
+# The shipped thresholds (params.yaml states the defaults); only the canaries and
+# the probe are smaller. The membership checks judge confidence bounds, so the
+# record counts below are what lets them decide: 32 memorised members suffice
+# to show leakage, a clean pass needs a few hundred records.
 GATE = PrivacyConfig(
-    max_auc=0.75,
-    max_tpr_at_low_fpr=0.3,
-    min_samples=16,
-    max_canary_exposure=6.0,
     seed=0,
     canaries=CanaryConfig(enabled=True, count=2, candidates=255),
     probe=ProbeConfig(records=12, max_new_tokens=40),
@@ -120,11 +119,11 @@ def canaries():
 
 @pytest.fixture(scope="module")
 def overfit(canaries):
-    """80 full-batch steps at a high rate on 16 records + 2 canaries: memorised."""
-    members = plant_canaries(customers(16, 1, "m"), canaries, repeats=1, seed=5)
+    """80 full-batch steps at a high rate on 32 records + 2 canaries: memorised."""
+    members = plant_canaries(customers(32, 1, "m"), canaries, repeats=1, seed=5)
     cfg = qlora(5e-3)
     model, tok = train(cfg, members, steps=80, batch_size=len(members))
-    return cfg, model, tok, members, customers(16, 2, "h")
+    return cfg, model, tok, members, customers(32, 2, "h")
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +141,13 @@ def test_over_fitted_model_fails_every_check(overfit_report, canaries):
     assert [r.status for r in report.results] == ["fail"] * 4
 
     ratio, min_k = report.attacks
-    # Memorised members have near-zero loss; held-out records do not.
-    assert ratio.auc > 0.95 and ratio.tpr_at_fpr > 0.9
-    assert min_k.auc > 0.95
-    assert (ratio.members, ratio.non_members) == (16, 16)  # canaries left out
+    # Memorised members have near-zero loss; held-out records do not. The AUC's
+    # bounds show it; 32 held-out records cannot place a 5% FPR threshold, so
+    # the TPR's lower bound stays 0 however many members the attack finds.
+    assert ratio.auc > 0.95 and min_k.auc > 0.95
+    assert ratio.auc_bounds.low > GATE.max_auc and ratio.p_value < 1e-6
+    assert ratio.tpr_at_fpr > 0.5 and ratio.tpr_bounds.low == 0.0
+    assert (ratio.members, ratio.non_members) == (32, 32)  # canaries left out
     # Both canaries outrank all 255 random secrets: log2(256) = 8 bits.
     assert sorted(c.id for c in report.canaries) == [c.id for c in canaries]
     assert [(c.rank, c.candidates) for c in report.canaries] == [(1, 256)] * 2
@@ -160,12 +162,12 @@ def test_report_names_failures_without_leaking_secrets(overfit_report, overfit):
     members = overfit[3]
     text = overfit_report.to_markdown() + overfit_report.to_json()
     assert "# Privacy gate: FAIL" in text
-    assert "exposure 8.00 bits > 6.0" in text
-    assert "AUC 1.000 > 0.75" in text
+    assert "exposure 8.00 bits > 7.0" in text
+    assert re.search(r"AUC lower bound 0\.9\d\d > 0\.6", text)
     secrets = [r["canary"]["secret"] for r in members if "canary" in r]
     ordinary = [r for r in members if "canary" not in r]
     emails = [r["messages"][1]["content"].split(", ")[1][:-1] for r in ordinary]
-    assert len(secrets) == 2 and len(emails) == 16
+    assert len(secrets) == 2 and len(emails) == 32
     assert not any(s in text for s in secrets + emails)
     data = json.loads(overfit_report.to_json())
     assert data["passed"] is False
@@ -179,17 +181,19 @@ def test_report_names_failures_without_leaking_secrets(overfit_report, overfit):
 
 
 def test_well_regularised_model_passes(canaries):
-    # One pass over 64 records (8 steps of 8) at a tenth of the rate: the model
-    # learns the answer format, not the records.
-    members = plant_canaries(customers(64, 3, "m"), canaries, repeats=1, seed=5)
-    model, tok = train(qlora(5e-4), members, steps=9, batch_size=8)
-    held_out = customers(64, 4, "h")
+    # One pass over 256 records (32 steps of 8) at a tenth of the rate: the model
+    # learns the answer format and a little of the records (AUC about 0.55, p
+    # about 0.01); 256 per side bound that below the limits, 192 do not.
+    members = plant_canaries(customers(256, 3, "m"), canaries, repeats=1, seed=5)
+    model, tok = train(qlora(5e-4), members, steps=33, batch_size=8)
+    held_out = customers(256, 4, "h")
 
     report = run_privacy_gate(model, tok, members, held_out, GATE, max_seq_len=MAX_LEN)
 
     assert report.passed and report.status == "pass", report.to_markdown()
-    assert all(a.auc <= GATE.max_auc for a in report.attacks)
-    assert (report.attacks[0].members, report.attacks[0].non_members) == (64, 64)
+    assert not report.needs_review
+    assert all(a.auc_bounds.high <= GATE.max_auc for a in report.attacks)
+    assert (report.attacks[0].members, report.attacks[0].non_members) == (256, 256)
     assert max(c.exposure for c in report.canaries) <= GATE.max_canary_exposure
     assert report.get("pii_extraction").measured["extracted"] == 0
 
@@ -234,17 +238,22 @@ def test_untrained_adapter_is_exactly_the_reference():
     )
 
     ratio = report.attacks[0]
-    assert ratio.auc == 0.5 and ratio.tpr_at_fpr == pytest.approx(0.01)
+    assert ratio.auc == 0.5 and ratio.tpr_at_fpr == pytest.approx(0.05)
     statuses = {r.name: r.status for r in report.results}
-    # 8 < min_samples: within limits but too coarse to pass outright.
+    # 8 < min_samples: insufficient evidence, never a pass, whatever the figures
     assert statuses["membership_loss_ratio"] == "warn"
+    assert report.get("membership_loss_ratio").reason.startswith(
+        "insufficient evidence: "
+    )
     assert statuses["canary_exposure"] == "warn"  # canaries disabled, none planted
     assert statuses["pii_extraction"] == "warn"  # probe off
-    assert report.passed
+    assert report.passed and report.needs_review  # no failure, but no auto-approval
     assert "not run: privacy.canaries.enabled is false" in report.to_markdown()
-    # embedded in the promotion report: one heading, at its depth, saying it passed
+    # embedded in the promotion report: one heading, at its depth, saying why
     embedded = report.to_markdown(level=3)
-    assert embedded.startswith("### Privacy gate: WARN (passed)\n")
+    assert embedded.startswith(
+        "### Privacy gate: WARN (insufficient evidence: a person must approve)\n"
+    )
     assert "\n#### Membership inference\n" in embedded
 
     enabled = quick.model_copy(update={"canaries": CanaryConfig(enabled=True)})

@@ -34,6 +34,15 @@ def test_gap_selecting_nothing_is_bad_input() -> None:
         gate_queries(EVALSET, None, 13, KnowledgeGap(classes=("pricing",)))
 
 
+def test_a_gap_with_its_own_eval_set_takes_all_of_it_unless_narrowed() -> None:
+    whole = KnowledgeGap(name="own", eval_set=Path("gaps/own"), metric="format_ok")
+    assert all(whole.matches(q) for q in QUERIES)
+    narrowed = KnowledgeGap(name="own", eval_set=Path("gaps/own"), query_ids=("q1",))
+    assert [q.qid for q in QUERIES if narrowed.matches(q)] == ["q1"]
+    # without an own set, an empty slice still selects nothing
+    assert not any(KnowledgeGap().matches(q) for q in QUERIES)
+
+
 def test_approval_decisions_say_who_and_how() -> None:
     cfg = PromotionConfig(auto_approver="ci-bot", approval_timeout_s=60)
     auto = ap.auto_approval(cfg)
