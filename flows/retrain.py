@@ -176,27 +176,27 @@ def retrain(
             settings.path(settings.data.kb_path), None, runs / "data"
         )
         build = build_task(settings)
-        gates = gates_task(settings)
+        checks = gates_task(settings)
         audit.append(
             "dataset.gates",
             dataset_hash=build.dataset_hash,
-            status=gates.status,
-            failures=[g.name for g in gates.failures],
+            status=checks.status,
+            failures=[g.name for g in checks.failures],
         )
-        _artifact_gates(gates)
-        if not gates.passed:
+        _artifact_gates(checks)
+        if not checks.passed:
             emit(
                 events.MODEL_REJECTED,
                 "model",
                 settings.registry.model_name,
                 {
                     "gate": "dataset",
-                    "reason": "; ".join(g.reason for g in gates.failures),
+                    "reason": "; ".join(g.reason for g in checks.failures),
                 },
             )
             raise GateFailed(
                 "dataset gates failed: "
-                + "; ".join(f"{g.name}: {g.reason}" for g in gates.failures)
+                + "; ".join(f"{g.name}: {g.reason}" for g in checks.failures)
             )
         train_path = heldout = None
         if target is not None:

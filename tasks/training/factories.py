@@ -295,6 +295,23 @@ def set_gradient_checkpointing(model: nn.Module, enabled: bool) -> None:
         base.gradient_checkpointing_disable()
 
 
+def keep_training_layout(model: torch.nn.Module) -> int:
+    """Stop bitsandbytes repacking 4-bit weights for its CPU inference kernel.
+
+    On a CPU with AVX512-BF16 the first eval-mode forward without gradients (an
+    eval-loss pass, a privacy score) repacks every ``Linear4bit`` weight in place
+    for a faster kernel that has no backward: training after it would get no
+    gradient through the frozen base to the earlier layers' adapters, silently
+    (tests/training/test_training_layout.py). Returns how many layers it pinned.
+    """
+    pinned = 0
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+            pinned += 1
+    return pinned
+
+
 def prepare_for_qlora(model: PreTrainedModel, cfg: QLoRAConfig) -> PeftModel:
     """Freeze the base, upcast what is not quantised, and add LoRA adapters.
 
@@ -307,6 +324,7 @@ def prepare_for_qlora(model: PreTrainedModel, cfg: QLoRAConfig) -> PeftModel:
     else:
         model.requires_grad_(False)
     set_gradient_checkpointing(model, cfg.gradient_checkpointing)
+    keep_training_layout(model)
     with _seeded(cfg.seed, model.device):
         peft_model = get_peft_model(model, lora)
     trainable, total = peft_model.get_nb_trainable_parameters()

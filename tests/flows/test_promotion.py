@@ -140,3 +140,9 @@ def test_reject_promote_approve_fail_and_rollback(
     assert live_tag(*registry.index) == tag1
     last = audit_records(params)[-1]
     assert last["actor"] == "erin" and last["details"]["to_version"] == 2
+
+    # 6. gates=False (demo --full) registers a candidate and stops: no promotion
+    update_params(params, "training", seed=15)
+    fourth = retrain(params_path=str(params), reason="test", force=True, gates=False)
+    assert "promotion" not in fourth and fourth["registered_version"] == 4
+    assert registry.get(4).status == "candidate" and registry.champion().version == 2

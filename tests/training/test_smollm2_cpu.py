@@ -91,8 +91,10 @@ def _snapshot(model) -> tuple[dict, dict]:  # noqa: ANN001
     lora = {
         n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
     }
+    # through state_dict: on a CPU an eval-mode forward repacks the NF4 storage
+    # for its kernel (same values, another layout); saving unpacks it
     base = {
-        n: m.weight.detach().clone()
+        n: m.state_dict()["weight"].detach().clone()
         for n, m in model.named_modules()
         if isinstance(m, bnb.nn.Linear4bit)
     }
