@@ -107,7 +107,7 @@ def test_over_fitted_candidate_is_rejected_by_the_privacy_gate(
     message = str(rejected.value)
     assert message.startswith("version 1 rejected by privacy: ")
     assert "[privacy] membership_loss_ratio: loss_ratio attack identifies" in message
-    assert "AUC lower bound" in message and "> 0.6" in message
+    assert "AUC lower bound" in message and "> 0.7" in message
 
     settings = load_settings(params)
     registry = ModelRegistry.from_settings(settings)
@@ -121,7 +121,7 @@ def test_over_fitted_candidate_is_rejected_by_the_privacy_gate(
     gates = {g["name"]: g for g in privacy["gates"]}
     assert gates["membership_loss_ratio"]["status"] == "fail"
     ratio = next(a for a in privacy["attacks"] if a["attack"] == "loss_ratio")
-    assert ratio["auc_low"] > 0.6  # the shipped limit, shown by the lower bound
+    assert ratio["auc_low"] > 0.7  # the shipped limit, shown by the lower bound
     assert gates["membership_loss_ratio"]["measured"]["verdict"] == "fail"
     # the canaries planted in the training copy were found there and memorised:
     # far above the ~1.4 bits of a secret never seen (8 bits: ranked first of 256)

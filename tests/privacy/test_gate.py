@@ -163,7 +163,7 @@ def test_report_names_failures_without_leaking_secrets(overfit_report, overfit):
     text = overfit_report.to_markdown() + overfit_report.to_json()
     assert "# Privacy gate: FAIL" in text
     assert "exposure 8.00 bits > 7.0" in text
-    assert re.search(r"AUC lower bound 0\.9\d\d > 0\.6", text)
+    assert re.search(r"AUC lower bound 0\.9\d\d > 0\.7", text)
     secrets = [r["canary"]["secret"] for r in members if "canary" in r]
     ordinary = [r for r in members if "canary" not in r]
     emails = [r["messages"][1]["content"].split(", ")[1][:-1] for r in ordinary]
@@ -183,7 +183,7 @@ def test_report_names_failures_without_leaking_secrets(overfit_report, overfit):
 def test_well_regularised_model_passes(canaries):
     # One pass over 256 records (32 steps of 8) at a tenth of the rate: the model
     # learns the answer format and a little of the records (AUC about 0.55, p
-    # about 0.01); 256 per side bound that below the limits, 192 do not.
+    # about 0.01); 256 per side bound that below the limits.
     members = plant_canaries(customers(256, 3, "m"), canaries, repeats=1, seed=5)
     model, tok = train(qlora(5e-4), members, steps=33, batch_size=8)
     held_out = customers(256, 4, "h")
