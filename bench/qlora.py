@@ -32,12 +32,11 @@ import transformers
 
 from ragtune.tasks.training.config import QLoRAConfig, TinyModelConfig
 from ragtune.tasks.training.factories import (
-    compute_dtype,
     load_base_model,
     prepare_for_qlora,
     set_gradient_checkpointing,
 )
-from ragtune.tasks.training.loop import build_optimizer, synthetic_batches, train_step
+from ragtune.tasks.training.steps import Run, new_run, train_step
 
 LLAMA2_7B = TinyModelConfig(
     vocab_size=32000,
@@ -61,6 +60,25 @@ ANCHORS = {
 GIB = 2**30
 
 
+def synthetic_batches(
+    vocab_size: int,
+    batch_size: int,
+    seq_len: int,
+    count: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+) -> list[dict[str, torch.Tensor]]:
+    """``count`` causal-LM batches of uniform random tokens, labels = inputs:
+    enough to measure speed and memory, and whether LoRA weights learn."""
+    generator = torch.Generator().manual_seed(seed)
+    batches = []
+    for _ in range(count):
+        ids = torch.randint(0, vocab_size, (batch_size, seq_len), generator=generator)
+        ids = ids.to(device)
+        batches.append({"input_ids": ids, "labels": ids})
+    return batches
+
+
 def _cuda_sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -72,14 +90,15 @@ def _free(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def _timed_steps(model, optimizer, data, autocast, steps, device):
-    # train_step reads the loss with .item(), so each step ends on a sync; the
-    # explicit sync only guards the first timestamp against queued warm-up work.
+def _timed_steps(run: Run, data, steps, device):  # noqa: ANN001
+    # train_step reads the loss and the norm as floats, so each step ends on a
+    # sync; the explicit sync only guards the first timestamp against queued
+    # warm-up work.
     times, loss = [], float("nan")
     _cuda_sync(device)
     for _ in range(steps):
         start = time.perf_counter()
-        loss = train_step(model, optimizer, data, autocast)
+        loss, _ = train_step(run, data)
         _cuda_sync(device)
         times.append(time.perf_counter() - start)
     return times, loss
@@ -92,14 +111,12 @@ def run_case(model, cfg, device, seq, batch, checkpointing, warmup, steps) -> di
     _free(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    dtype = compute_dtype(cfg, device)
-    autocast = dtype if dtype != torch.float32 else None
     data = synthetic_batches(cfg.tiny.vocab_size, batch, seq, 1, cfg.seed, device)
-    optimizer = build_optimizer(model, cfg)
+    run = new_run(model, cfg)  # the production step: its loss, clipping, head
     try:
         for _ in range(warmup):
-            train_step(model, optimizer, data, autocast)
-        times, loss = _timed_steps(model, optimizer, data, autocast, steps, device)
+            train_step(run, data)
+        times, loss = _timed_steps(run, data, steps, device)
     except torch.OutOfMemoryError:
         row["status"] = "oom"
     else:
@@ -115,7 +132,7 @@ def run_case(model, cfg, device, seq, batch, checkpointing, warmup, steps) -> di
             "last_loss": round(loss, 4),
         }
     finally:
-        del optimizer, data
+        del run, data
         model.zero_grad(set_to_none=True)
     if device.type == "cuda":
         row["peak_gib"] = round(torch.cuda.max_memory_allocated(device) / GIB, 2)

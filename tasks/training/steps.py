@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import bitsandbytes as bnb
 import torch
 from peft import PeftModel
 from torch import nn
@@ -20,6 +21,7 @@ from torch import nn
 from ragtune.tasks.training.batching import BatchPlan, collate
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.data import IGNORE_INDEX, Example
+from ragtune.tasks.training.factories import compute_dtype
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Run:
     model: PeftModel
     cfg: QLoRAConfig
     data: FitData
-    plan: BatchPlan
+    plan: BatchPlan | None
     optimizer: torch.optim.Optimizer
     scheduler: Any
     autocast: torch.dtype | None
@@ -47,6 +49,37 @@ class Run:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+
+def build_optimizer(model: nn.Module, cfg: QLoRAConfig) -> torch.optim.Optimizer:
+    """The optimizer over the trainable (LoRA) parameters only."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optim == "adamw_torch":
+        return torch.optim.AdamW(params, lr=cfg.learning_rate)
+    on_cuda = any(p.device.type == "cuda" for p in params)
+    if cfg.optim == "adamw_8bit" or not on_cuda:
+        # Paging moves optimizer state between GPU and host memory; on a CPU
+        # bitsandbytes would warn and fall back to this same non-paged optimizer.
+        return bnb.optim.AdamW8bit(params, lr=cfg.learning_rate)
+    return bnb.optim.PagedAdamW8bit(params, lr=cfg.learning_rate)
+
+
+def new_run(
+    model: PeftModel,
+    cfg: QLoRAConfig,
+    data: FitData | None = None,
+    plan: BatchPlan | None = None,
+) -> Run:
+    """A run with its optimizer and mixed precision, no schedule yet.
+
+    The trainer adds the data, plan and schedule; tests and the GPU benchmark
+    drive ``train_step`` with batches of their own, so that they exercise the
+    step production runs, not a copy of it.
+    """
+    dtype = compute_dtype(cfg, next(model.parameters()).device)
+    autocast = dtype if dtype != torch.float32 else None
+    data = data if data is not None else FitData(train=(), eval=(), pad_id=0)
+    return Run(model, cfg, data, plan, build_optimizer(model, cfg), None, autocast)
 
 
 def next_token_targets(labels: torch.Tensor) -> torch.Tensor:

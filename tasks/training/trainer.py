@@ -32,10 +32,8 @@ from ragtune.tasks.training.batching import (
     make_plan,
 )
 from ragtune.tasks.training.config import DPConfig, QLoRAConfig
-from ragtune.tasks.training.factories import compute_dtype
-from ragtune.tasks.training.loop import build_optimizer
 from ragtune.tasks.training.progress import ProgressFile
-from ragtune.tasks.training.steps import FitData, Run, evaluate, train_step
+from ragtune.tasks.training.steps import FitData, Run, evaluate, new_run, train_step
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +124,10 @@ def _build_run(
     dp: DPConfig | None,
     total: int,
 ) -> Run:
-    optimizer = build_optimizer(model, cfg)
+    run = new_run(model, cfg, data, plan)
     warmup = math.ceil(cfg.warmup_ratio * total)
-    scheduler = get_scheduler(_SCHEDULERS[cfg.lr_scheduler], optimizer, warmup, total)
-    dtype = compute_dtype(cfg, next(model.parameters()).device)
-    autocast = dtype if dtype != torch.float32 else None
-    run = Run(model, cfg, data, plan, optimizer, scheduler, autocast)
+    kind = _SCHEDULERS[cfg.lr_scheduler]
+    run.scheduler = get_scheduler(kind, run.optimizer, warmup, total)
     if dp is not None:
         from ragtune.tasks.training.dp import DPSGD  # Opacus only when asked for
 

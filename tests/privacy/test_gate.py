@@ -32,7 +32,7 @@ from ragtune.tasks.privacy.losses import encode_records
 from ragtune.tasks.training.batching import collate
 from ragtune.tasks.training.config import QLoRAConfig, TinyModelConfig
 from ragtune.tasks.training.factories import load_base_model, prepare_for_qlora
-from ragtune.tasks.training.loop import build_optimizer, train_step
+from ragtune.tasks.training.steps import new_run, train_step
 from ragtune.tasks.training.tokenizer import build_byte_tokenizer
 
 MAX_LEN = 128
@@ -96,9 +96,9 @@ def train(cfg: QLoRAConfig, records: list[dict], steps: int, batch_size: int):
         collate(rows[i : i + batch_size], examples, tok.pad_token_id, packed=False)
         for i in range(0, len(rows), batch_size)
     ]
-    optimizer = build_optimizer(model, cfg)
+    run = new_run(model, cfg)
     for step in range(steps):
-        train_step(model, optimizer, [batches[step % len(batches)]])
+        train_step(run, [batches[step % len(batches)]])
     return model.eval(), tok
 
 

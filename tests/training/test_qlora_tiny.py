@@ -7,21 +7,23 @@ kernels) and again on CUDA when a GPU is present.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bitsandbytes as bnb
 import pytest
 import torch
 from torch import nn
 
+from bench.qlora import synthetic_batches
 from ragtune.errors import ConfigError
 from ragtune.tasks.training.factories import (
     OUTPUT_HEAD,
     build_tiny_model,
-    compute_dtype,
     load_base_model,
     lora_config,
     prepare_for_qlora,
 )
-from ragtune.tasks.training.loop import build_optimizer, synthetic_batches, train_step
+from ragtune.tasks.training.steps import build_optimizer, new_run, train_step
 
 from .conftest import DEVICES, TINY
 
@@ -68,11 +70,9 @@ def test_qlora_trains_lora_and_keeps_base_frozen(tiny_qlora, device):
     before = _snapshot(model)
 
     batches = synthetic_batches(TINY.vocab_size, 4, 32, 2, seed=0, device=device)
-    optimizer = build_optimizer(model, tiny_qlora)
-    dtype = compute_dtype(tiny_qlora, torch.device(device))
-    autocast = dtype if dtype != torch.float32 else None
+    run = new_run(model, tiny_qlora)  # the step the production trainer takes
     torch.manual_seed(0)
-    losses = [train_step(model, optimizer, batches, autocast) for _ in range(10)]
+    losses = [train_step(run, batches)[0] for _ in range(10)]
 
     # Memorising 8 fixed random sequences: ten steps at lr 1e-2 cut the loss by
     # ~0.5 nats on CPU (4.90 -> 4.36); 0.3 leaves room for bf16 noise on CUDA.
@@ -141,3 +141,21 @@ def test_paged_optimizer_is_plain_8bit_on_cpu(tiny_qlora, optim):
     model = prepare_for_qlora(load_base_model(cfg, device="cpu"), cfg)
     optimizer = build_optimizer(model, cfg)
     assert type(optimizer) is bnb.optim.AdamW8bit
+
+
+def test_one_train_step_for_the_trainer_this_test_and_the_bench():
+    # The production trainer, the test above and the GPU benchmark call the same
+    # function, and the code base defines no other.
+    import bench.qlora
+    from ragtune.tasks.training import steps, trainer
+
+    assert trainer.train_step is steps.train_step is bench.qlora.train_step
+    assert train_step is steps.train_step
+    root = Path(steps.__file__).resolve().parents[2]
+    defining = [
+        p.relative_to(root).as_posix()
+        for folder in ("tasks", "flows", "ragtune", "bench")
+        for p in (root / folder).rglob("*.py")
+        if "def train_step(" in p.read_text(encoding="utf-8")
+    ]
+    assert defining == ["tasks/training/steps.py"]
