@@ -10,7 +10,7 @@ from ragtune.tasks.monitoring.config import DETECTORS, DriftConfig
 from ragtune.tasks.monitoring.models import (
     DetectorResult,
     DriftCursor,
-    TriggerDecision,
+    DriftVerdict,
 )
 from ragtune.tasks.monitoring.trigger import decide, load_cursor, save_cursor
 
@@ -19,7 +19,7 @@ __all__ = [
     "DetectorResult",
     "DriftConfig",
     "DriftCursor",
-    "TriggerDecision",
+    "DriftVerdict",
     "decide",
     "load_cursor",
     "save_cursor",

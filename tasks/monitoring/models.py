@@ -119,8 +119,10 @@ STATUSES = (
 
 
 @dataclass(frozen=True)
-class TriggerDecision:
-    """Whether to trigger, which detectors caused it, and why for every detector."""
+class DriftVerdict:
+    """The drift monitor's verdict: whether to trigger, which detectors caused it,
+    and why for every detector (what the trigger router then does with an event is
+    ``operations.triggers.TriggerDecision``)."""
 
     fire: bool
     detectors: tuple[str, ...]

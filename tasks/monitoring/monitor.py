@@ -21,8 +21,8 @@ from ragtune.tasks.monitoring.inputs import DriftInputs, tag_metrics
 from ragtune.tasks.monitoring.models import (
     DetectorResult,
     DriftCursor,
+    DriftVerdict,
     TagMetrics,
-    TriggerDecision,
 )
 from ragtune.tasks.monitoring.trigger import decide, load_cursor
 
@@ -61,7 +61,7 @@ class DriftCheck:
 
     checked_at: datetime
     inputs: DriftInputs
-    decision: TriggerDecision
+    decision: DriftVerdict
     dry_run: bool
 
     def to_json(self) -> dict[str, Any]:

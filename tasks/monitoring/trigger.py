@@ -17,7 +17,7 @@ from pathlib import Path
 from ragtune.atomic import write_atomic
 from ragtune.errors import InputError
 from ragtune.tasks.monitoring.config import DriftConfig
-from ragtune.tasks.monitoring.models import DetectorResult, DriftCursor, TriggerDecision
+from ragtune.tasks.monitoring.models import DetectorResult, DriftCursor, DriftVerdict
 
 
 def decide(
@@ -25,7 +25,7 @@ def decide(
     cursor: DriftCursor,
     now: datetime,
     cfg: DriftConfig,
-) -> TriggerDecision:
+) -> DriftVerdict:
     """Which detectors trigger now, and why each one does or does not.
 
     In order, a detector is skipped when its data is no newer than what the
@@ -47,7 +47,7 @@ def decide(
             seen[result.name] = max(result.latest, seen.get(result.name, result.latest))
         final.append(replace(result, cooled_down_until=until))
     firing = tuple(name for name, status in statuses.items() if status == "fires")
-    return TriggerDecision(
+    return DriftVerdict(
         fire=bool(firing),
         detectors=firing,
         reasons=reasons,
