@@ -31,7 +31,7 @@ from ragtune.tasks.evaluation.config import EvaluationConfig, ModelPrice
 from ragtune.tasks.evaluation.harness_report import (
     ConfigResult,
     HarnessReport,
-    QueryRecord,
+    ScoredAnswer,
 )
 from ragtune.tasks.evaluation.retrieval import retrieval_metrics
 from ragtune.tasks.generation.base import GenerationParams, Generator
@@ -231,7 +231,7 @@ def _answer(
     config: HarnessConfig,
     generator: Generator,
     run: _Run,
-) -> QueryRecord:
+) -> ScoredAnswer:
     """Prompt, generate and score one query; cost from the price table."""
     retrieved, prompts, cfg = run.retrieved, run.prompts, run.cfg
     sources = retrieved.sources[query.qid] if config.rag and retrieved else []
@@ -250,7 +250,7 @@ def _answer(
     )
     price = run.prices.get(config.price) if config.price else None
     retrieval_s = retrieved.seconds[query.qid] if config.rag and retrieved else 0.0
-    return QueryRecord(
+    return ScoredAnswer(
         qid=query.qid,
         answer=gen.text,
         scores=scores,

@@ -32,7 +32,7 @@ LABELS = {
 
 
 @dataclass(frozen=True)
-class QueryRecord:
+class ScoredAnswer:
     """One configuration's answer to one query, with what it cost."""
 
     qid: str
@@ -76,7 +76,7 @@ class ConfigResult:
     tokens_in_mean: float
     tokens_out_mean: float
     cost_per_1k_queries: float | None
-    records: tuple[QueryRecord, ...] = field(default=(), repr=False)
+    records: tuple[ScoredAnswer, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_records(
@@ -84,7 +84,7 @@ class ConfigResult:
         name: str,
         generator: str,
         price: str | None,
-        records: list[QueryRecord],
+        records: list[ScoredAnswer],
         retrieval: dict[str, Any] | None,
         cfg: EvaluationConfig,
         *,

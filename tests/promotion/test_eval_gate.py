@@ -11,7 +11,7 @@ from ragtune.tasks.evaluation.config import EvaluationConfig
 from ragtune.tasks.evaluation.harness_report import (
     ConfigResult,
     HarnessReport,
-    QueryRecord,
+    ScoredAnswer,
 )
 from ragtune.tasks.promotion.eval_gate import PromotionConfig, evaluation_gate
 
@@ -21,7 +21,7 @@ N = 20
 
 def _config(name: str, f1: list[float], latency: float = 1.0, cost=0.001, fmt=None):
     records = [
-        QueryRecord(
+        ScoredAnswer(
             qid=f"q{i}",
             answer="a",
             scores=AnswerScores(f"q{i}", float(v >= 0.5), v, fmt, None),
