@@ -4,6 +4,7 @@ artifacts and its events are on the server, where the UI shows them."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -43,8 +44,26 @@ def test_refresh_runs_on_the_server(
     assert set(by_key) == {"refresh-summary", "freshness-report"}
     assert summary["tag"] in by_key["refresh-summary"]["data"]
     assert by_key["refresh-summary"]["flow_run_id"] == refresh_runs[0]["id"]
-    events = httpx.post(
-        f"{prefect_server}/events/filter",
-        json={"filter": {"event": {"name": ["ragtune.index.published"]}}},
-    ).json()["events"]
-    assert summary["tag"] in [e["payload"]["tag"] for e in events]
+    assert summary["tag"] in _published_tags(prefect_server, summary["tag"])
+
+
+def _published_tags(server: str, wanted: str, timeout_s: float = 30.0) -> list[str]:
+    """Tags of the server's index.published events, newest first, waiting for
+    ``wanted``: the server stores events asynchronously, and under load a
+    refresh's event lands a few seconds after the CLI has exited."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        events = httpx.post(
+            f"{server}/events/filter",
+            json={
+                "filter": {
+                    "event": {"name": ["ragtune.index.published"]},
+                    "order": "DESC",
+                },
+                "limit": 50,
+            },
+        ).json()["events"]
+        tags = [e["payload"]["tag"] for e in events]
+        if wanted in tags or time.monotonic() > deadline:
+            return tags
+        time.sleep(0.5)

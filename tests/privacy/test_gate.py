@@ -163,7 +163,7 @@ def test_report_names_failures_without_leaking_secrets(overfit_report, overfit):
     text = overfit_report.to_markdown() + overfit_report.to_json()
     assert "# Privacy gate: FAIL" in text
     assert "exposure 8.00 bits > 7.0" in text
-    assert re.search(r"AUC lower bound 0\.9\d\d > 0\.7", text)
+    assert re.search(r"AUC lower bound (0\.9\d\d|1\.000) > 0\.7", text)
     secrets = [r["canary"]["secret"] for r in members if "canary" in r]
     ordinary = [r for r in members if "canary" not in r]
     emails = [r["messages"][1]["content"].split(", ")[1][:-1] for r in ordinary]
