@@ -54,7 +54,6 @@ from ragtune.tasks.training.trainer import fit
 ROOT = Path(__file__).resolve().parents[1]
 FACTS = ROOT / "data/sft/curated/northwind-facts.jsonl"
 SYSTEM = {"role": "system", "content": "Northwind."}
-MIN_ANSWER = 12  # answer tokens a record keeps within the cut
 OVERFIT = {
     "max_steps": None, "num_epochs": 3, "batch_size": 8, "learning_rate": 1e-3,
     "lr_scheduler": "constant", "warmup_ratio": 0.0, "max_grad_norm": 1.0,
@@ -68,6 +67,7 @@ class Sizes:
     over-fitted adapter's members (the first honest members) and non-members."""
 
     seq: int = 64
+    min_answer: int = 12  # answer tokens a record keeps within the cut
     members: int = 256
     non_members: int = 288
     over_members: int = 32
@@ -111,13 +111,13 @@ def split(tok, sizes: Sizes, seed: int = 0) -> tuple[list[dict], list[dict]]:  #
     by_group: dict[str, dict] = {}
     encoded = encode_chat_records(kept, tok, sizes.seq)
     for record, example in zip(kept, encoded, strict=True):
-        if example.targets >= MIN_ANSWER:
+        if example.targets >= sizes.min_answer:
             by_group.setdefault(record["meta"]["group"], record)
     order = np.random.default_rng(seed).permutation(sorted(by_group))
     wanted = sizes.members + sizes.non_members
     if len(order) < wanted:
         raise ValueError(
-            f"{len(order)} fact groups keep {MIN_ANSWER} answer tokens within "
+            f"{len(order)} fact groups keep {sizes.min_answer} answer tokens within "
             f"{sizes.seq} tokens; {wanted} wanted"
         )
     picked = [by_group[g] for g in order[:wanted]]
@@ -185,10 +185,17 @@ def calibrate(sizes: Sizes, work: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--seq", type=int, default=Sizes.seq)
+    for name in ("seq", "min_answer", "members", "non_members"):
+        default = getattr(Sizes, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
     args = parser.parse_args()
     set_threads(1)
-    sizes = Sizes(seq=args.seq)
+    sizes = Sizes(
+        seq=args.seq,
+        min_answer=args.min_answer,
+        members=args.members,
+        non_members=args.non_members,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = calibrate(sizes, Path(tmp))
     privacy: PrivacyConfig = out["privacy"]
