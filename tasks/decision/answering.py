@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragtune.tasks.decision.gaps import Gap
+from ragtune.tasks.decision.gaps import HARNESS_METRIC, Gap
 from ragtune.tasks.decision.models import (
     AnswerFigures,
     MeasuredAnswers,
@@ -41,12 +41,6 @@ log = logging.getLogger(__name__)
 RetrieverFor = Callable[[tuple[str, ...] | None], Retriever]
 """Class filter -> a retriever (question -> hits with full text) on the index."""
 
-# Gap metric name -> the harness's per-query metric.
-_HARNESS_METRIC = {
-    "token_f1": "token_f1",
-    "exact_match": "exact_match",
-    "format_compliance": "format_ok",
-}
 CLOSED_BOOK, WITH_RAG = "base", "base+rag"
 FINE_TUNED, FINE_TUNED_RAG = "fine-tuned", "fine-tuned+rag"
 
@@ -102,7 +96,7 @@ class HarnessAnswerScorer:
                 "answer_format": gap_format(gap),
                 "context_k": min(self.eval_cfg.context_k, setting.k),
                 "search_k": setting.k,
-                "compare_metrics": tuple(_HARNESS_METRIC.values()),
+                "compare_metrics": tuple(HARNESS_METRIC.values()),
             }
         )
         configs = [
@@ -158,7 +152,7 @@ def measured_answers(
         for c in tuned
     )
     if tuned:
-        harness_metric = _HARNESS_METRIC.get(metric, "token_f1")
+        harness_metric = HARNESS_METRIC.get(metric, "token_f1")
         chosen = max(tuned, key=lambda c: c.value(harness_metric) or 0.0)
         best = both[tuned.index(chosen)]
         gains = tuple(
@@ -183,7 +177,7 @@ def figures(result: ConfigResult, label: str) -> AnswerFigures:
     metrics = summary["metrics"]
     means: dict[str, float | None] = {}
     intervals: dict[str, list[float]] = {}
-    for gap_metric, name in _HARNESS_METRIC.items():
+    for gap_metric, name in HARNESS_METRIC.items():
         m = metrics.get(name) or {}
         means[gap_metric] = m.get("mean")
         if m.get("ci_low") is not None:
@@ -228,6 +222,4 @@ def _gain(diff: PairedDiff, ahead: str) -> dict[str, Any]:
 
 
 def _gap_metric(harness_metric: str) -> str:
-    return {v: k for k, v in _HARNESS_METRIC.items()}.get(
-        harness_metric, harness_metric
-    )
+    return {v: k for k, v in HARNESS_METRIC.items()}.get(harness_metric, harness_metric)

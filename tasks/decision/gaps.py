@@ -28,6 +28,13 @@ GapType = Literal[
 ]
 GAP_TYPES: tuple[str, ...] = get_args(GapType)
 Metric = Literal["recall_at_k", "token_f1", "exact_match", "format_compliance"]
+# A gap's answer metric -> the evaluation harness's per-query metric (recall is
+# a retrieval figure: the harness does not score answers on it).
+HARNESS_METRIC = {
+    "token_f1": "token_f1",
+    "exact_match": "exact_match",
+    "format_compliance": "format_ok",
+}
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 

@@ -24,16 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from ragtune.errors import InputError
-from ragtune.tasks.decision.gaps import Gap, load_gaps
+from ragtune.tasks.decision.gaps import HARNESS_METRIC, Gap, load_gaps
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.training.config import QLoRAConfig
-
-# A gap's target metric -> the harness metric the evaluation gate compares.
-GATE_METRIC = {
-    "token_f1": "token_f1",
-    "exact_match": "exact_match",
-    "format_compliance": "format_ok",
-}
 
 
 @dataclass(frozen=True)
@@ -109,7 +102,7 @@ def knowledge_gap(gap: Gap) -> KnowledgeGap:
             "not be judged; add eval questions for it first"
         )
     metric = gap.accuracy_target.metric
-    if metric not in GATE_METRIC:
+    if metric not in HARNESS_METRIC:
         raise InputError(
             f"gap {gap.name!r} targets {metric}: retrieval recall is not changed "
             "by fine-tuning, so there is no gap-specific candidate to train"
@@ -119,7 +112,7 @@ def knowledge_gap(gap: Gap) -> KnowledgeGap:
         query_ids=tuple(gap.eval_slice.query_ids),
         name=gap.name,
         eval_set=gap.eval_slice.eval_set,
-        metric=GATE_METRIC[metric],
+        metric=HARNESS_METRIC[metric],
     )
 
 
