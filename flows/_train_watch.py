@@ -51,10 +51,7 @@ class _Reporter:
         )
         if moved:
             self.logger.info("%s: %s", self.handle.run_name, snapshot.describe())
-        detail = snapshot.describe()
-        if snapshot.phase == "training":  # the bar shows the step count itself
-            detail = detail.partition(", ")[2] or "training"
-        self.bar.update(snapshot.step, snapshot.total, detail)
+        self.bar.update(snapshot.step, snapshot.total, snapshot.note() or "training")
 
 
 def watch(

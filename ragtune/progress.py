@@ -57,7 +57,6 @@ class Step:
 
     def __init__(self, description: str, total: int) -> None:
         self.description, self.total, self.done = description, max(total, 0), 0
-        self.note = ""
         with _lock:
             self.id, self._sink = next(_ids), _sink
         self._logged = 0
@@ -69,7 +68,7 @@ class Step:
 
     def update(self, done: int, total: int | None = None, note: str = "") -> None:
         """Set how much is done (and of how much), with an optional note."""
-        self.done, self.note = done, note
+        self.done = done
         if total is not None:
             self.total = max(total, 0)
         if self._sink is not None:

@@ -50,7 +50,15 @@ class Progress:
         """One line for a log: ``step 3/12, loss 2.91, 28 tok/s, ETA 2m10s``."""
         if self.phase != "training":
             return self.phase
-        parts = [f"step {self.step}/{self.total}"]
+        note = self.note()
+        return f"step {self.step}/{self.total}" + (f", {note}" if note else "")
+
+    def note(self) -> str:
+        """The line without its step count (a progress bar shows that itself):
+        ``loss 2.91, 28 tok/s, ETA 2m10s``, or the phase outside training."""
+        if self.phase != "training":
+            return self.phase
+        parts = []
         if self.loss is not None:
             parts.append(f"loss {self.loss:.4f}")
         if self.tokens_per_s is not None:

@@ -33,9 +33,11 @@ def test_eta_comes_from_this_sessions_pace(tmp_path: Path) -> None:
     )
     assert snap.eta_s == pytest.approx(40.0)  # 10 s a step, 4 steps to go
     assert snap.describe() == "step 6/10, loss 2.5000, 40 tok/s, ETA 40s"
+    assert snap.note() == "loss 2.5000, 40 tok/s, ETA 40s"  # a bar counts steps
     progress.phase("saving")
     saved = read_progress(path)
     assert (saved.phase, saved.step, saved.eta_s) == ("saving", 6, None)
+    assert saved.describe() == saved.note() == "saving"
 
 
 def test_start_drops_a_previous_attempts_lines(tmp_path: Path) -> None:
