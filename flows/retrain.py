@@ -70,16 +70,19 @@ def train_task(
 
 
 @task(name="plant-canaries", cache_policy=NO_CACHE)
-def plant_task(settings: Settings, train_path: Path, dataset_hash: str) -> Path:
+def plant_task(
+    settings: Settings, train_path: Path, dataset_hash: str, gap: str | None = None
+) -> Path:
     """The training set with the privacy gate's canaries planted, beside the runs
-    (the built set is left as the dataset gates checked it)."""
+    (the built set is left as the dataset gates checked it); a gap's slice gets
+    a copy of its own."""
     from ragtune.tasks.privacy.canaries import plant_training_file
 
     cfg = settings.privacy
     runs = settings.path(settings.retrain.runs_dir)
     folder = runs / "canaries" / dataset_hash[:16]
-    if train_path.parent.name != "build":  # a gap's slice: its own copy
-        folder = folder / train_path.parent.name
+    if gap is not None:
+        folder = folder / gap
     return plant_training_file(
         train_path, folder / "train.jsonl", cfg.canaries, cfg.seed
     )
@@ -211,6 +214,7 @@ def retrain(
                 settings,
                 train_path or build.out_dir / "train.jsonl",
                 build.dataset_hash,
+                target.name if target else None,
             )
         job = make_job(
             settings, build.out_dir, build.dataset_hash, train_path, heldout,

@@ -143,7 +143,12 @@ def answer_scorer(
         info, adapter = found
         tuned = gen.model_copy(update={"adapter": adapter})
         return Candidate(
-            build_generator(tuned, settings.training, root=settings.root),
+            build_generator(
+                tuned,
+                settings.training,
+                root=settings.root,
+                secret_resolver=secret_resolver,
+            ),
             f"registry v{info.version}",
         )
 
