@@ -80,20 +80,18 @@ def answers_table(e: dict[str, Any]) -> list[str]:
             f"{_ci(fig, 'exact_match')} | {_ci(fig, 'format_compliance')} | "
             f"{_num(fig['latency_p95_ms'], ',.0f')} ms |"
         )
-    for diff in e.get("differences") or []:
-        verdict = "significant" if diff["significant"] else "not significant"
-        lines.append(
-            f"\nRetrieval gain on {diff['metric']}: {diff['gain']:+.3f} "
-            f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
-            f"({verdict}, n={diff['n']})"
-        )
-    for diff in (e.get("fine_tuned") or {}).get("gains") or []:
-        verdict = "significant" if diff["significant"] else "not significant"
-        lines.append(
-            f"\nFine-tuned over base + RAG on {diff['metric']}: {diff['gain']:+.3f} "
-            f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
-            f"({verdict}, n={diff['n']})"
-        )
+    gains = [
+        ("Retrieval gain", e.get("differences")),
+        ("Fine-tuned over base + RAG", (e.get("fine_tuned") or {}).get("gains")),
+    ]
+    for label, diffs in gains:
+        for diff in diffs or []:
+            verdict = "significant" if diff["significant"] else "not significant"
+            lines.append(
+                f"\n{label} on {diff['metric']}: {diff['gain']:+.3f} "
+                f"[{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}] "
+                f"({verdict}, n={diff['n']})"
+            )
     return lines
 
 

@@ -144,3 +144,35 @@ def test_without_a_candidate_only_the_base_model_answers(
         if r.rule == "fine-tuned-candidate"
     )
     assert not rule.fired and "no fine-tuned candidate" in rule.reason
+
+
+def test_the_record_shows_both_gains_with_their_intervals() -> None:
+    from ragtune.tasks.decision.render import answers_table
+
+    def fig(name: str, fmt: float) -> dict:
+        return {"configuration": name, "n": 4, "format_compliance": fmt,
+                "latency_p95_ms": 900.0}  # fmt: skip
+
+    def gain(value: float, low: float, high: float) -> dict:
+        return {"metric": "format_compliance", "gain": value, "ci_low": low,
+                "ci_high": high, "significant": low > 0, "n": 4}  # fmt: skip
+
+    evidence = {
+        "closed_book": fig("base, closed book", 0.0),
+        "best": {"answers": fig("base+rag (hybrid k=5)", 0.0)},
+        "differences": [gain(0.0, 0.0, 0.0)],
+        "fine_tuned": {
+            "configurations": [fig("fine-tuned (registry v1, closed book)", 1.0)],
+            "gains": [gain(1.0, 1.0, 1.0)],
+        },
+    }
+    text = "\n".join(answers_table(evidence))
+    assert "| fine-tuned (registry v1, closed book) | n/a | n/a | 1.000 |" in text
+    assert (
+        "Retrieval gain on format_compliance: +0.000 [+0.000, +0.000] "
+        "(not significant, n=4)" in text
+    )
+    assert (
+        "Fine-tuned over base + RAG on format_compliance: +1.000 [+1.000, +1.000] "
+        "(significant, n=4)" in text
+    )
