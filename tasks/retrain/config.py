@@ -3,9 +3,10 @@
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ragtune.schema import StrictModel
+from ragtune.tasks.training.config import QLoRAConfig
 
 
 class RetrainConfig(StrictModel):
@@ -32,3 +33,19 @@ class RetrainConfig(StrictModel):
         "gap (`ragtune retrain --gap NAME`), e.g. a higher learning rate for a "
         "format that is learnt in a few dozen steps.",
     )
+
+    @field_validator("gap_training")
+    @classmethod
+    def _known_training_keys(
+        cls, value: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        # Names are checked when params.yaml loads, so a typo does not wait for
+        # the first `retrain --gap`; values against the merged config then.
+        for gap, overrides in value.items():
+            unknown = sorted(set(overrides) - set(QLoRAConfig.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"{gap}: not training settings: {', '.join(unknown)} "
+                    "(see the training: section)"
+                )
+        return value

@@ -72,3 +72,20 @@ def test_the_slice_keeps_only_the_gaps_records_of_each_split(tmp_path: Path) -> 
     assert json.loads(part.heldout.read_text())["id"] == "r9"
     with pytest.raises(InputError, match="no SFT record .* tagged meta.gap: 'other'"):
         write_gap_slice(build, "other", tmp_path / "other")
+
+
+def test_a_misspelt_override_is_refused_when_params_load(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    from ragtune.errors import ConfigError
+
+    text = (repo_root / "params.yaml").read_text(encoding="utf-8")
+    shipped = "complaint-case-updates: {learning_rate: 0.001,"
+    assert shipped in text
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        text.replace(shipped, "complaint-case-updates: {learning_rat: 0.001,"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="not training settings: learning_rat"):
+        load_settings(params)
