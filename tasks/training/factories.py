@@ -24,6 +24,7 @@ from transformers import (
 
 from ragtune.errors import ConfigError
 from ragtune.tasks.training.config import QLoRAConfig, TinyModelConfig
+from ragtune.tasks.training.gguf_cache import converted
 from ragtune.tasks.training.model_source import ModelSource, resolve_model
 
 log = logging.getLogger(__name__)
@@ -217,10 +218,11 @@ def _load_pretrained(
     source = model_source(cfg)
     log.info("loading %s on %s", source.label, device_map[""])
     try:
-        if source.gguf_file is not None and quant is not None:
+        if cfg.gguf_file is not None and quant is not None:
             # transformers refuses quantization_config together with gguf_file:
-            # de-quantise the GGUF first, then quantise the tensors to NF4 through
-            # the same state-dict path the tiny model takes.
+            # de-quantise the GGUF first (or read the cached de-quantised copy),
+            # then quantise the tensors to NF4 through the same state-dict path
+            # the tiny model takes, so both sources give the same NF4 weights.
             full = AutoModelForCausalLM.from_pretrained(
                 source.location, dtype=dtype, **source.kwargs()
             )
@@ -241,10 +243,14 @@ def _load_pretrained(
 
 
 def model_source(cfg: QLoRAConfig) -> ModelSource:
-    """Where ``cfg.base_model``'s files are (``package:`` and GGUF resolved)."""
+    """Where ``cfg.base_model``'s files are (``package:`` resolved; a GGUF file
+    de-quantised once into the machine's model cache, see ``gguf_cache``)."""
     if cfg.base_model is None:
         raise ConfigError("training.base_model is not set (the tiny model has none)")
-    return resolve_model(cfg.base_model, gguf_file=cfg.gguf_file, revision=cfg.revision)
+    source = resolve_model(
+        cfg.base_model, gguf_file=cfg.gguf_file, revision=cfg.revision
+    )
+    return converted(source)
 
 
 def _requantise(
