@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.generation.factory import build_generator
 from ragtune.tasks.training.gguf_cache import CACHE_ENV
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.dataset.report import GateResult
 from ragtune.tasks.privacy.config import PrivacyConfig
 from ragtune.tasks.privacy.gate import attack_gate, membership_attacks

@@ -56,7 +56,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.training.batching import make_plan
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.data import IGNORE_INDEX, Example, load_chat_dataset

@@ -14,9 +14,9 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from ragtune.app.decision import run_decision
+from ragtune.app.settings import load_settings
 from ragtune.flows._wiring import prefect_secret, step
-from ragtune.settings import load_settings
-from ragtune.tasks.decision.run import run_decision
 
 decide_task = step(run_decision, "measure-and-decide")
 

@@ -22,16 +22,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from ragtune import events
-from ragtune.audit import AuditLog
+from ragtune.app.catalog import Catalog
+from ragtune.app.monitoring import drift_paths, published_metrics, run_check
+from ragtune.app.settings import Settings, load_settings
 from ragtune.flows._wiring import emit, rename_run, retrying, step
-from ragtune.settings import Settings, load_settings
 from ragtune.tasks.monitoring.inputs import gather_inputs
-from ragtune.tasks.monitoring.monitor import (
-    DriftCheck,
-    drift_paths,
-    published_metrics,
-    run_check,
-)
+from ragtune.tasks.monitoring.monitor import DriftCheck
 from ragtune.tasks.monitoring.report import render_markdown
 from ragtune.tasks.monitoring.trigger import save_cursor
 
@@ -87,7 +83,7 @@ def _act(settings: Settings, check: DriftCheck) -> None:
     retrain; ``detector``/``value``/``threshold`` name the first detector that
     fired (in ``DETECTORS`` order) and ``findings`` holds every one of them.
     """
-    audit = AuditLog(settings.path(settings.project.audit_log))
+    audit = Catalog.from_settings(settings).audit()
     decision = check.decision
     summary = check.inputs.summary()
     window = {"reference": summary["reference"], "current": summary["current"]}

@@ -25,9 +25,9 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
+from ragtune.app.settings import Settings
 from ragtune.errors import ConfigError
 from ragtune.flows._wiring import step
-from ragtune.settings import Settings
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.fanout import (
     EmbeddingJob,

@@ -15,9 +15,10 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from ragtune.app.catalog import Catalog
+from ragtune.app.evaluation import evaluate as run_evaluation
+from ragtune.app.settings import load_settings
 from ragtune.flows._wiring import prefect_secret, step
-from ragtune.settings import load_settings
-from ragtune.tasks.evaluation.run import evaluate as run_evaluation
 
 evaluate_task = step(run_evaluation, "run-harness")
 
@@ -46,7 +47,7 @@ def evaluate(
         secret_resolver=prefect_secret,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    state = settings.path(settings.project.state_dir)
+    state = Catalog.from_settings(settings).state_dir
     files = report.write(Path(out) if out else state / "reports" / "eval" / stamp)
     create_markdown_artifact(
         key="eval-report",

@@ -12,9 +12,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from ragtune.audit import AuditLog
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import load_settings
 from ragtune.flows._wiring import emit
-from ragtune.settings import load_settings
 from ragtune.tasks.operations.format_watch import check_formats, save_baseline
 from ragtune.tasks.operations.triggers import FORMAT_CHANGED
 
@@ -29,7 +29,7 @@ def format_watch(params_path: str | None = None) -> dict[str, Any]:
     if check.any_changed:
         payload = {"files": list(check.changed), "hashes": check.hashes}
         emit(FORMAT_CHANGED, "format", "outputs", payload)
-        AuditLog(settings.path(settings.project.audit_log)).append(
+        Catalog.from_settings(settings).audit().append(
             "format.changed", event=FORMAT_CHANGED, **payload
         )
     if check.any_changed or check.first_run:

@@ -26,11 +26,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from ragtune import events
+from ragtune.app.catalog import Catalog
+from ragtune.app.index import open_store
+from ragtune.app.settings import Settings, load_settings
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.flows._wiring import emit, rename_run, retrying, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
-from ragtune.settings import Settings, load_settings
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
@@ -46,13 +48,11 @@ from ragtune.tasks.index.embed_cache import in_filter
 from ragtune.tasks.index.publish import (
     PublishedTag,
     cleanup,
-    list_tags,
-    open_live,
     publish,
 )
 from ragtune.tasks.index.quality import evaluate_table, recall_floor_check
 from ragtune.tasks.index.schema import Chunk
-from ragtune.tasks.index.store import IndexStore, RefreshStats, open_store
+from ragtune.tasks.index.store import IndexStore, RefreshStats
 from ragtune.tasks.ingest.loader import load_knowledge_base
 from ragtune.tasks.reporting.refresh import RefreshSummary, render_markdown
 from ragtune.tasks.validation.documents import validate_documents
@@ -130,12 +130,11 @@ publish_task = step(publish, "publish")
 
 
 def _reports(settings: Settings) -> Path:
-    return settings.path(settings.project.state_dir) / "reports"
+    return Catalog.from_settings(settings).reports_dir
 
 
 def _previous_metrics(settings: Settings) -> dict[str, float]:
-    tags = list_tags(settings.uri(settings.index.uri), settings.index.table)
-    live = next((t for t in tags if t.live), None)
+    live = Catalog.from_settings(settings).index.live_tag()
     return {} if live is None else dict(live.metrics.get("retrieval", {}))
 
 
@@ -165,9 +164,9 @@ def knowledge_refresh(
     if rebuild and classes:
         raise InputError("a rebuild replaces the whole index: drop the class filter")
     today = today or date.today()
-    audit = AuditLog(settings.path(settings.project.audit_log))
+    audit = Catalog.from_settings(settings).audit()
     kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
-    workdir = settings.path(settings.project.state_dir) / "revisions"
+    workdir = Catalog.from_settings(settings).state_dir / "revisions"
     revision = pin_data_task(kb_path, rev, workdir)
     logger.info(
         "data %s (%s) hash %s", revision.kb_path, rev or "worktree", revision.data_hash
@@ -243,16 +242,17 @@ def _scope(
             f"unknown freshness class {', '.join(unknown)}; known: "
             f"{', '.join(settings.freshness.classes)}"
         )
-    live = open_live(settings.uri(settings.index.uri), settings.index.table)
+    live = Catalog.from_settings(settings).index.open_live()
     return class_scope(indexed_categories(live), labels, classes)
 
 
 def _clean_up(settings: Settings) -> None:
     """Retention after a publish; never deletes a tagged version. A failure here
     leaves the new version live, so it is logged rather than failing the run."""
+    index = Catalog.from_settings(settings).index
     state = cleanup_task(
-        settings.uri(settings.index.uri),
-        settings.index.table,
+        index.uri,
+        index.table,
         settings.index.keep_versions_days,
         return_state=True,
     )

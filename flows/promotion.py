@@ -33,16 +33,17 @@ from prefect.transactions import transaction
 from pydantic import Field
 
 from ragtune import events
-from ragtune.audit import AuditLog
+from ragtune.app.catalog import Catalog
+from ragtune.app.promotion import evaluate_candidate
+from ragtune.app.settings import Settings
 from ragtune.errors import GateFailed
 from ragtune.flows._wiring import emit
-from ragtune.settings import Settings
 from ragtune.tasks.promotion import approval as ap
-from ragtune.tasks.promotion.adapters import adapter_path
 from ragtune.tasks.promotion.eval_gate import GateDecision, evaluation_gate
-from ragtune.tasks.promotion.evaluate import KnowledgeGap, evaluate_candidate
+from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.promotion.outcomes import audit_outcome
 from ragtune.tasks.promotion.report import promotion_markdown, rejection_reason
+from ragtune.tasks.registry.lookup import local_adapter
 from ragtune.tasks.registry.models import TransitionOutcome, TransitionPlan
 from ragtune.tasks.registry.registry import ModelRegistry
 from ragtune.tasks.registry.transaction import TransitionFailed, live_tag
@@ -69,14 +70,12 @@ def evaluation_task(
     settings: Settings, adapter: Path, gap: KnowledgeGap | None
 ) -> list[GateDecision]:
     """Evaluate against base + RAG and the champion; one decision per scope."""
-    registry = ModelRegistry.from_settings(settings)
+    catalog = Catalog.from_settings(settings)
+    registry = catalog.registry()
     champion = registry.champion()
     champion_dir = None
     if champion is not None:
-        cache = settings.path(settings.project.state_dir) / "adapters"
-        champion_dir = adapter_path(
-            champion.adapter_uri, cache, registry.store.tracking_uri
-        )
+        champion_dir = local_adapter(registry, champion, catalog.adapter_cache)
     cfg = settings.promotion
     reports = evaluate_candidate(settings, adapter, champion_dir, cfg.eval_limit, gap)
     create_markdown_artifact(
@@ -150,10 +149,10 @@ def reject(
     settings: Settings, version: int, gate: str, reason: str, summary: dict
 ) -> PromotionRejected:
     """Mark the version rejected, audit and emit it; the caller raises the result."""
-    registry = ModelRegistry.from_settings(settings)
+    registry = Catalog.from_settings(settings).registry()
     registry.record_rejection(version, reason)
     name = settings.registry.model_name
-    AuditLog(settings.path(settings.project.audit_log)).append(
+    Catalog.from_settings(settings).audit().append(
         "model.rejected", actor=summary.get("approver") or "ragtune",
         version=version, gate=gate, reason=reason,
     )  # fmt: skip
@@ -183,7 +182,7 @@ def run_gates(
     Raises:
         PromotionRejected: a gate or the approver rejected the version.
     """
-    registry = ModelRegistry.from_settings(settings)
+    registry = Catalog.from_settings(settings).registry()
     info = registry.get(version)
     if registry.cfg.champion_alias in info.aliases:
         return {"version": version, "status": "champion", "index_tag": info.index_tag}
@@ -204,7 +203,7 @@ def run_gates(
         raise reject(settings, version, gate, reason, summary)
     decision = ask_approval(settings, version, privacy)
     summary.update(approver=decision.approver, approval=decision.how)
-    AuditLog(settings.path(settings.project.audit_log)).append(
+    Catalog.from_settings(settings).audit().append(
         decision.audit_action, actor=decision.approver,
         version=version, how=decision.how, reason=decision.reason,
     )  # fmt: skip
@@ -308,7 +307,7 @@ def _verify_restored(registry: ModelRegistry, plan: TransitionPlan) -> str:
 
 def publish_outcome(settings: Settings, outcome: TransitionOutcome) -> None:
     """Audit record and Prefect event of a committed move (none for a no-op)."""
-    audit_outcome(settings, outcome)
+    audit_outcome(Catalog.from_settings(settings).audit(), outcome)
     if outcome.event is not None:
         spec = outcome.event
         emit(spec.event, spec.kind, spec.name, spec.payload)

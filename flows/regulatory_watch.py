@@ -25,9 +25,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from ragtune import events
-from ragtune.audit import AuditLog
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import Settings, load_settings
 from ragtune.flows._wiring import emit, rename_run, retrying, step
-from ragtune.settings import Settings, load_settings
 from ragtune.tasks.watch.models import SourceChange
 from ragtune.tasks.watch.report import render_markdown, summary_json
 from ragtune.tasks.watch.state import load_state, save_state
@@ -101,7 +101,7 @@ def _announce(
     settings: Settings, changes: tuple[SourceChange, ...], version: DataVersion
 ) -> None:
     """Events and audit records for every changed source."""
-    audit = AuditLog(settings.path(settings.project.audit_log))
+    audit = Catalog.from_settings(settings).audit()
     threshold = settings.watch.significance_threshold
     for change in changes:
         payload = {

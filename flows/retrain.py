@@ -30,14 +30,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from ragtune import events
-from ragtune.audit import AuditLog
+from ragtune.app.backends import get_backend
+from ragtune.app.catalog import Catalog
+from ragtune.app.dataset import build_from_settings, check_from_settings
+from ragtune.app.settings import Settings, load_settings
 from ragtune.errors import GateFailed
 from ragtune.flows._train_watch import STOPS, signal_name, watch
 from ragtune.flows._wiring import emit, prefect_secret, retrying, step
 from ragtune.flows.promotion import run_gates
-from ragtune.settings import Settings, load_settings
-from ragtune.tasks.backends import get_backend
-from ragtune.tasks.dataset.pipeline import build_from_settings, check_from_settings
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
 from ragtune.tasks.retrain.gaps import gap_target, write_gap_slice
@@ -123,7 +123,7 @@ def make_job(
 def tracking_uri(settings: Settings) -> str:
     """MLflow URI shared by training runs and the registry (SQLite by default)."""
     configured = settings.registry.tracking_uri
-    state = settings.path(settings.project.state_dir)
+    state = Catalog.from_settings(settings).state_dir
     return configured or f"sqlite:///{state / 'mlflow.db'}"
 
 
@@ -167,7 +167,7 @@ def retrain(
             settings.retrain.gap_training.get(gap_name, {}),
         )
         gap = target.gate
-    audit = AuditLog(settings.path(settings.project.audit_log))
+    audit = Catalog.from_settings(settings).audit()
     runs = settings.path(settings.retrain.runs_dir)
     now = datetime.now(UTC)
     gate = policy.cooldown(runs, settings.retrain.cooldown_hours, now, force)
@@ -273,19 +273,11 @@ def register_task(
     (base + RAG is the bar it must beat), so it stays an unregistered candidate
     and the run says so.
     """
-    from ragtune.tasks.index.publish import list_tags
     from ragtune.tasks.registry.models import Lineage
-    from ragtune.tasks.registry.registry import ModelRegistry
     from ragtune.tasks.training.card import TrainingCard
 
-    live = next(
-        (
-            t
-            for t in list_tags(settings.uri(settings.index.uri), settings.index.table)
-            if t.live
-        ),
-        None,
-    )
+    catalog = Catalog.from_settings(settings)
+    live = catalog.index.live_tag()
     if live is None:
         get_run_logger().warning("no live index tag: candidate not registered")
         return None
@@ -296,9 +288,7 @@ def register_task(
         index_tag=live.tag,
         gap=gap,
     )
-    info = ModelRegistry.from_settings(settings).register_candidate(
-        result, card, lineage
-    )
+    info = catalog.registry().register_candidate(result, card, lineage)
     return info.version
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from prefect import flow
 
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import load_settings
 from ragtune.flows.promotion import promote_in_transaction, publish_outcome
-from ragtune.settings import load_settings
 from ragtune.tasks.promotion.outcomes import transition_summary
-from ragtune.tasks.registry.registry import ModelRegistry
 
 
 @flow(name="rollback", flow_run_name="rollback-to-v{version}")
@@ -37,7 +37,7 @@ def rollback(
             which undo failed).
     """
     settings = load_settings(params_path)
-    registry = ModelRegistry.from_settings(settings)
+    registry = Catalog.from_settings(settings).registry()
     plan = registry.plan_rollback(version, actor, reason)
     outcome = promote_in_transaction(registry, plan)
     publish_outcome(settings, outcome)

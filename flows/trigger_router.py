@@ -24,10 +24,10 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from ragtune import events
-from ragtune.audit import AuditLog
+from ragtune.app.catalog import Catalog
+from ragtune.app.operations import build_context
+from ragtune.app.settings import load_settings
 from ragtune.flows._wiring import emit
-from ragtune.settings import load_settings
-from ragtune.tasks.operations.context import build_context
 from ragtune.tasks.operations.triggers import (
     Action,
     TriggerDecision,
@@ -61,7 +61,7 @@ def trigger_router(
         event_id=event_id,
     )
     decision = decide(event, build_context(settings, now))
-    AuditLog(settings.path(settings.project.audit_log)).append(
+    Catalog.from_settings(settings).audit().append(
         "trigger.decided",
         actor="trigger-router",
         trigger_event={

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.dataset.dedup import cross_duplicates
 from ragtune.tasks.dataset.generate import document_classes
 from ragtune.tasks.dataset.sections import split_sections

@@ -16,8 +16,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from ragtune.app.settings import Settings, load_settings
 from ragtune.errors import RagtuneError
-from ragtune.settings import Settings, load_settings
 
 app = typer.Typer(
     name="ragtune",

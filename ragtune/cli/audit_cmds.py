@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ragtune.app.catalog import Catalog
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import GateFailed
 
@@ -55,10 +56,10 @@ def export(
     """Write the audit log as CSV for auditors; refuses a log whose chain is broken."""
     import csv
 
-    from ragtune.audit import AuditLog, export_rows
+    from ragtune.audit import export_rows
 
     settings = load(params)
-    log = AuditLog(settings.path(settings.project.audit_log))
+    log = Catalog.from_settings(settings).audit()
     result = log.verify()
     if not result.ok:
         raise GateFailed(f"{log.path}: line {result.bad_line}: {result.reason}")

@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragtune.settings import Settings
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import Settings
 
 if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when used
     from ragtune.tasks.validation.models import ValidationReport
@@ -14,7 +15,7 @@ if TYPE_CHECKING:  # Great Expectations takes seconds to import: only when used
 
 def reports_dir(settings: Settings) -> Path:
     """Where reports of CLI runs are written (under the state folder)."""
-    return settings.path(settings.project.state_dir) / "reports"
+    return Catalog.from_settings(settings).reports_dir
 
 
 def load_and_validate(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ragtune.app.catalog import Catalog
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.cli.common import reports_dir
 from ragtune.errors import GateFailed
@@ -25,7 +26,7 @@ def build(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Curated files (+ template examples) -> de-duplicated, split, hashed set."""
-    from ragtune.tasks.dataset.pipeline import build_from_settings
+    from ragtune.app.dataset import build_from_settings
 
     report = build_from_settings(load(params))
     if as_json:
@@ -57,8 +58,7 @@ def check(
     quiet: bool = QUIET_OPTION,
 ) -> None:
     """Run the dataset gates on the built set; exit 1 when a gate fails."""
-    from ragtune.audit import AuditLog
-    from ragtune.tasks.dataset.pipeline import check_from_settings
+    from ragtune.app.dataset import check_from_settings
 
     settings = load(params)
     report = check_from_settings(settings)
@@ -66,7 +66,7 @@ def check(
     out.mkdir(parents=True, exist_ok=True)
     (out / "sft-gates.md").write_text(report.to_markdown(), encoding="utf-8")
     (out / "sft-gates.json").write_text(report.to_json() + "\n", encoding="utf-8")
-    AuditLog(settings.path(settings.project.audit_log)).append(
+    Catalog.from_settings(settings).audit().append(
         "dataset.gates",
         status=report.status,
         dataset_hash=report.dataset_hash,

@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ragtune.app.catalog import Catalog
 from ragtune.cli.app import PARAMS_OPTION, app, console, load
 from ragtune.cli.index_cmds import print_refresh, run_query
 from ragtune.cli.progress_view import progress_bars
@@ -54,7 +55,7 @@ def demo(
     print_refresh(summary)
     reports = summary["reports"]
     console.print(
-        f"\nindex (LanceDB): {settings.uri(settings.index.uri)}\n"
+        f"\nindex (LanceDB): {Catalog.from_settings(settings).index.uri}\n"
         f"quarantine report: {reports.get('quarantine')}\n"
         f"Great Expectations Data Docs: {reports.get('data_docs')}\n"
         f"audit log: {settings.path(settings.project.audit_log)} "

@@ -15,9 +15,9 @@ from typing import Any
 
 import typer
 
+from ragtune.app.settings import Settings
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import ConfigError
-from ragtune.settings import Settings
 from ragtune.tasks.operations.automations import PREFIX, automation_documents
 from ragtune.tasks.operations.deployments import (
     DeploymentSpec,

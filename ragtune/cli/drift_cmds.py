@@ -48,12 +48,12 @@ def check(
 
 def _dry_run(settings, now: datetime) -> dict:  # noqa: ANN001 - Settings
     """The flow's gather/detect/decide steps as plain Python, nothing written."""
-    from ragtune.tasks.monitoring.inputs import gather_inputs
-    from ragtune.tasks.monitoring.monitor import (
+    from ragtune.app.monitoring import (
         drift_paths,
         published_metrics,
         run_check,
     )
+    from ragtune.tasks.monitoring.inputs import gather_inputs
 
     paths = drift_paths(settings)
     inputs = gather_inputs(

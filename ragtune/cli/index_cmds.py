@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ragtune.app.catalog import Catalog
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import InputError
 
@@ -94,10 +95,9 @@ def query(
 def run_query(settings, text: str, k: int, classes, day):  # noqa: ANN001,ANN201
     """Search the live index; InputError when nothing has been published yet."""
     from ragtune.tasks.embedding.embedder import build_embedder
-    from ragtune.tasks.index.publish import open_live
     from ragtune.tasks.index.search import hybrid_search
 
-    table = open_live(settings.uri(settings.index.uri), settings.index.table)
+    table = Catalog.from_settings(settings).index.open_live()
     if table is None:
         raise InputError("no live index yet: run `ragtune refresh` (or `ragtune demo`)")
     embedder = build_embedder(settings.embedding)
@@ -133,10 +133,9 @@ def index_tags(
     params: Path | None = PARAMS_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
     """Published index versions with their data hash and metrics."""
-    from ragtune.tasks.index.publish import list_tags
 
     settings = load(params)
-    tags = list_tags(settings.uri(settings.index.uri), settings.index.table)
+    tags = Catalog.from_settings(settings).index.tags()
     if as_json:
         emit_json({"tags": [_tag_json(t) for t in tags]})
         return
@@ -161,12 +160,11 @@ def index_rollback(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Serve a previously published index version again."""
-    from ragtune.audit import AuditLog
     from ragtune.tasks.index.publish import rollback
 
-    settings = load(params)
-    restored = rollback(settings.uri(settings.index.uri), settings.index.table, tag)
-    AuditLog(settings.path(settings.project.audit_log)).append(
+    catalog = Catalog.from_settings(load(params))
+    restored = rollback(catalog.index.uri, catalog.index.table, tag)
+    catalog.audit().append(
         "index.rolled-back", actor="cli", tag=restored.tag, version=restored.version
     )
     if as_json:

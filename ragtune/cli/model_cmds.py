@@ -18,9 +18,9 @@ app.add_typer(model_app, name="model")
 
 
 def _registry(settings):  # noqa: ANN001, ANN202 - imports MLflow only when run
-    from ragtune.tasks.registry.registry import ModelRegistry
+    from ragtune.app.catalog import Catalog
 
-    return ModelRegistry.from_settings(settings)
+    return Catalog.from_settings(settings).registry()
 
 
 def metrics_summary(info) -> dict[str, Any]:  # noqa: ANN001 - ModelVersionInfo
@@ -131,6 +131,7 @@ def model_rollback(
     needed); with it the ``rollback`` flow runs and emits the Prefect event.
     Both use the same plan, compensation and audit entry.
     """
+    from ragtune.app.catalog import Catalog
     from ragtune.tasks.promotion.outcomes import audit_outcome, transition_summary
 
     settings = load(params)
@@ -145,7 +146,7 @@ def model_rollback(
         )
     else:
         outcome = _registry(settings).rollback(version, actor=by, reason=reason)
-        audit_outcome(settings, outcome)
+        audit_outcome(Catalog.from_settings(settings).audit(), outcome)
         summary = transition_summary(outcome)
     if as_json:
         emit_json(summary)

@@ -8,6 +8,7 @@ from typing import Literal
 
 import typer
 
+from ragtune.app.catalog import Catalog
 from ragtune.cli.app import PARAMS_OPTION, app, err_console, load
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
@@ -30,8 +31,8 @@ def serve(
     output filtering and audit."""
     import uvicorn
 
+    from ragtune.app.serving import create_app
     from ragtune.flows._wiring import prefect_secret
-    from ragtune.tasks.serving.app import create_app
 
     settings = load(params)
     _configure_logging(log_level)
@@ -41,7 +42,7 @@ def serve(
     bind_port = port or settings.serving.port
     err_console.print(
         f"ragtune serve on http://{bind_host}:{bind_port}/v1 "
-        f"(index {settings.uri(settings.index.uri)}, "
+        f"(index {Catalog.from_settings(settings).index.uri}, "
         f"audit {settings.path(settings.project.audit_log)})",
         highlight=False,
     )

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -150,16 +150,21 @@ class BaseBackend:
         self.gpu = gpu
 
     @classmethod
-    def from_settings(
-        cls, settings: Any, *, secret_resolver: SecretResolver | None = None
+    def from_config(
+        cls,
+        backends: BackendConfig,
+        estimator: EstimatorConfig,
+        root: Path,
+        *,
+        secret_resolver: SecretResolver | None = None,
     ) -> BaseBackend:
-        """Build from the loaded Settings (``backends`` and ``estimate``)."""
+        """Build from the ``backends`` and ``estimate`` sections."""
         return cls(
-            settings.backends,
-            settings.estimate,
-            root=settings.root,
+            backends,
+            estimator,
+            root=root,
             secret_resolver=secret_resolver,
-            gpu=cls.configured_gpu(settings.backends),
+            gpu=cls.configured_gpu(backends),
         )
 
     @classmethod
@@ -299,7 +304,9 @@ def repoint(result: TrainingResult, adapter: Path, dest: Path) -> TrainingResult
 
 def get_backend(
     name: str | None,
-    settings: Any,
+    backends: BackendConfig,
+    estimator: EstimatorConfig,
+    root: Path,
     *,
     secret_resolver: SecretResolver | None = None,
 ) -> Backend:
@@ -307,18 +314,20 @@ def get_backend(
 
     Args:
         name: local, prefect, modal or runpod.
-        settings: The loaded :class:`~ragtune.settings.Settings`.
+        backends: The ``backends`` section.
+        estimator: The ``estimate`` section (GPU catalogue, cost cap).
+        root: The folder relative paths resolve against.
         secret_resolver: Reads a Prefect Secret block by name; needed only when
             a ``*_block`` key is set (flows pass ``Secret.load(n).get()``).
 
     Raises:
         ConfigError: the name is not a known backend (the message lists them).
     """
-    chosen = name or settings.backends.default
+    chosen = name or backends.default
     if chosen not in BACKENDS:
         raise ConfigError(
             f"unknown backend {chosen!r}; known backends: {', '.join(BACKENDS)}"
         )
     module, cls_name = BACKENDS[chosen].split(":")
     cls = getattr(importlib.import_module(module), cls_name)
-    return cls.from_settings(settings, secret_resolver=secret_resolver)
+    return cls.from_config(backends, estimator, root, secret_resolver=secret_resolver)

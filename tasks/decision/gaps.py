@@ -164,6 +164,24 @@ class GapsFile(GapModel):
             raise ValueError(f"gap names repeat: {', '.join(repeated)}")
         return self
 
+    def select(self, only: Collection[str] | None) -> GapsFile:
+        """The file with only the named gaps, in the file's order (all when None).
+
+        Raises:
+            InputError: a name is not a gap of the file.
+        """
+        if not only:
+            return self
+        names = [g.name for g in self.gaps]
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise InputError(
+                f"unknown gap(s) {', '.join(unknown)}; the file has: {', '.join(names)}"
+            )
+        return self.model_copy(
+            update={"gaps": [g for g in self.gaps if g.name in only]}
+        )
+
 
 def load_gaps(path: Path, known_classes: Collection[str] | None = None) -> GapsFile:
     """Read and validate GAPS.yaml; format schema paths become absolute.

@@ -159,6 +159,11 @@ def list_tags(uri: str, table: str) -> list[PublishedTag]:
     ]
 
 
+def live_tag(uri: str, table: str) -> PublishedTag | None:
+    """The published version readers see now; None before any publish."""
+    return next((t for t in list_tags(uri, table) if t.live), None)
+
+
 def rollback(uri: str, table: str, tag: str) -> PublishedTag:
     """Point ``live`` back at a published tag's version, and record it.
 

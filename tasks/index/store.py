@@ -317,15 +317,3 @@ def _summary(stats: RefreshStats) -> str:
         f"{stats.chunks_upserted} upserted, {stats.chunks_deleted} deleted, "
         f"version {stats.version_before} -> {stats.version_after}"
     )
-
-
-def open_store(settings, embedder: Embedder, *, rebuild: bool = False) -> IndexStore:  # noqa: ANN001
-    """The store configured by params.yaml (``index`` and ``embedding`` sections)."""
-    return IndexStore(
-        settings.uri(settings.index.uri),
-        settings.index.table,
-        embedder,
-        cfg=settings.index,
-        rebuild=rebuild,
-        cache=settings.embedding.cache,
-    )

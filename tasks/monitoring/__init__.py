@@ -1,7 +1,7 @@
 """Drift monitoring: detectors over served traffic and retrieval figures, and the
 pure trigger decision that turns their results into a retrain signal or nothing.
 
-Only the config, records and trigger are imported here: ``ragtune.settings``
+Only the config, records and trigger are imported here: ``ragtune.app.settings``
 imports this package's config, and the rest (numpy statistics, log reading) is
 loaded where it is used.
 """

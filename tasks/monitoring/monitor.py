@@ -1,7 +1,8 @@
 """One drift check: run the enabled detectors on gathered inputs and decide.
 
-Shared by the ``drift-monitor`` flow and ``ragtune drift check --dry-run``, so a
-dry run explains exactly what the flow would do with the same data and cursor.
+Shared (through ``ragtune.app.monitoring``) by the ``drift-monitor`` flow and
+``ragtune drift check --dry-run``, so a dry run explains exactly what the flow
+would do with the same data and cursor.
 """
 
 from __future__ import annotations
@@ -10,49 +11,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ragtune.tasks.monitoring import detectors as det
 from ragtune.tasks.monitoring.config import DriftConfig
-from ragtune.tasks.monitoring.inputs import DriftInputs, tag_metrics
+from ragtune.tasks.monitoring.inputs import DriftInputs
 from ragtune.tasks.monitoring.models import (
     DetectorResult,
     DriftCursor,
     DriftVerdict,
-    TagMetrics,
 )
-from ragtune.tasks.monitoring.trigger import decide, load_cursor
+from ragtune.tasks.monitoring.trigger import decide
 
-if TYPE_CHECKING:  # settings imports this package's config: no runtime cycle
-    from ragtune.settings import Settings
+if TYPE_CHECKING:
     from ragtune.tasks.embedding.embedder import Embedder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DriftPaths:
-    """Where the monitor reads the server's logs and keeps its cursor."""
-
-    query_log: Path
-    feedback_log: Path
-    cursor: Path
-
-
-def drift_paths(settings: Settings) -> DriftPaths:
-    """``drift.*`` paths, defaulting to the logs ``ragtune serve`` writes."""
-    state = Path(settings.project.state_dir)
-    cfg, serving = settings.drift, settings.serving
-    query_log = cfg.query_log or serving.query_log or state / "query_log.jsonl"
-    feedback = cfg.feedback_log or serving.feedback_log or state / "feedback.jsonl"
-    return DriftPaths(
-        query_log=settings.path(query_log),
-        feedback_log=settings.path(feedback),
-        cursor=settings.path(cfg.cursor or state / "drift_cursor.json"),
-    )
 
 
 @dataclass(frozen=True)
@@ -159,30 +135,3 @@ def check_drift(
             decision.reasons[result.name],
         )
     return DriftCheck(checked_at=now, inputs=inputs, decision=decision, dry_run=dry_run)
-
-
-def published_metrics(settings: Settings) -> list[TagMetrics]:
-    """Retrieval figures of every published index tag (none before a publish)."""
-    from ragtune.tasks.index.publish import list_tags  # LanceDB: only when used
-
-    uri = settings.uri(settings.index.uri)
-    if "://" not in uri and not Path(uri).exists():
-        return []  # nothing published; connecting would create the folder
-    return tag_metrics(list_tags(uri, settings.index.table))
-
-
-def run_check(
-    settings: Settings, now: datetime, inputs: DriftInputs, dry_run: bool
-) -> DriftCheck:
-    """Detectors and decision against the saved cursor (which is not moved
-    here); the embedder loads only if an embedding detector has enough queries."""
-    from ragtune.tasks.embedding.embedder import build_embedder
-
-    return check_drift(
-        inputs,
-        settings.drift,
-        load_cursor(drift_paths(settings).cursor),
-        now,
-        embedder=lambda: build_embedder(settings.embedding),
-        dry_run=dry_run,
-    )

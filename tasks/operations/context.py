@@ -1,17 +1,19 @@
 """What a trigger decision looks at, read from ragtune's own state.
 
 Kept apart from :mod:`triggers` so the decisions stay pure: this module reads
-the live index, the latest decision record and the audit log.
+the latest decision record and the audit log it is given;
+``ragtune.app.operations`` adds the live index's classes from params.yaml.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
-from ragtune.settings import Settings
+from ragtune.tasks.operations.config import OperationsConfig
 from ragtune.tasks.operations.triggers import TriggerContext
 
 log = logging.getLogger(__name__)
@@ -19,26 +21,11 @@ log = logging.getLogger(__name__)
 FINE_TUNED = ("fine-tune", "both")
 
 
-def _doc_classes(settings: Settings) -> dict[str, str]:
-    from ragtune.tasks.index.corpus import indexed_categories
-    from ragtune.tasks.index.publish import open_live
-
-    try:
-        live = open_live(settings.uri(settings.index.uri), settings.index.table)
-    except (OSError, ValueError) as exc:  # no index yet: classes come from payloads
-        log.info("no live index to read classes from: %s", exc)
-        return {}
-    return indexed_categories(live)
-
-
-def fine_tuned_gaps(settings: Settings) -> tuple[tuple[str, ...], str | None]:
-    """Gaps the latest decision record sends to fine-tuning, and its id."""
+def fine_tuned_gaps(folder: Path) -> tuple[tuple[str, ...], str | None]:
+    """Gaps the latest decision record in ``folder`` sends to fine-tuning, and
+    its id; none (and a log line) before the first record."""
     from ragtune.tasks.decision.record import read_latest
 
-    ops = settings.operations
-    folder = settings.path(
-        ops.decisions_dir or settings.project.state_dir / "decisions"
-    )
     try:
         record = read_latest(folder)
     except InputError as exc:
@@ -67,20 +54,34 @@ def _retrain_history(audit: AuditLog, now: datetime) -> tuple[datetime | None, i
     return last, started
 
 
-def build_context(settings: Settings, now: datetime) -> TriggerContext:
-    """The context for :func:`ragtune.tasks.operations.triggers.decide`."""
-    ops = settings.operations
-    gaps, record_id = fine_tuned_gaps(settings)
-    audit = AuditLog(settings.path(settings.project.audit_log))
+def trigger_context(
+    cfg: OperationsConfig,
+    classes: tuple[str, ...],
+    doc_classes: dict[str, str],
+    decisions: Path,
+    audit: AuditLog,
+    now: datetime,
+) -> TriggerContext:
+    """The context for :func:`ragtune.tasks.operations.triggers.decide`.
+
+    Args:
+        cfg: The ``operations`` section (budget, cost, deadline).
+        classes: Every freshness class params.yaml knows.
+        doc_classes: Document id to class in the live index.
+        decisions: Folder of versioned decision records.
+        audit: The audit log, for the retrain history.
+        now: When the decision is taken.
+    """
+    gaps, record_id = fine_tuned_gaps(decisions)
     last, started = _retrain_history(audit, now)
     return TriggerContext(
-        classes=tuple(settings.freshness.classes),
-        doc_classes=_doc_classes(settings),
+        classes=classes,
+        doc_classes=doc_classes,
         fine_tuned_gaps=gaps,
         decision_record=record_id,
         last_retrain_at=last,
-        spent_usd=started * ops.retrain_cost_usd,
-        retrain_cost_usd=ops.retrain_cost_usd,
-        gpu_budget_usd=ops.gpu_budget_usd,
-        deadline_days=ops.retrain_deadline_days,
+        spent_usd=started * cfg.retrain_cost_usd,
+        retrain_cost_usd=cfg.retrain_cost_usd,
+        gpu_budget_usd=cfg.gpu_budget_usd,
+        deadline_days=cfg.retrain_deadline_days,
     )

@@ -1,5 +1,6 @@
-"""The harness run the evaluation gate judges: base, base + RAG, the candidate with
-and without RAG, and the champion + RAG, all on the same queries.
+"""What the evaluation gate judges: base, base + RAG, the candidate with and without
+RAG, and the champion + RAG, all on the same queries (run from params.yaml by
+``ragtune.app.promotion.evaluate_candidate``).
 
 The knowledge gap that triggered a retrain is judged on its own slice too: its
 queries are always added to the (sampled) eval set, and the slice's report is cut
@@ -15,19 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragtune.errors import InputError
-from ragtune.tasks.evaluation.beir import EvalQuery, EvalSet, load_beir
+from ragtune.tasks.evaluation.beir import EvalQuery, EvalSet
 from ragtune.tasks.evaluation.harness import (
     HarnessConfig,
-    run_harness,
     sample_queries,
 )
 from ragtune.tasks.evaluation.harness_report import ConfigResult, HarnessReport
-from ragtune.tasks.evaluation.run import live_retriever, load_prompts
-from ragtune.tasks.generation.factory import build_generator, generation_params
 from ragtune.tasks.promotion.eval_gate import BASE_RAG, CHAMPION_RAG
 
 if TYPE_CHECKING:
-    from ragtune.settings import Settings
+    from ragtune.tasks.evaluation.config import EvaluationConfig
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,7 @@ def gate_queries(
 
 
 def slice_report(
-    report: HarnessReport, qids: Sequence[str], settings: Settings
+    report: HarnessReport, qids: Sequence[str], cfg: EvaluationConfig
 ) -> HarnessReport:
     """The same answers restricted to ``qids`` (figures recomputed on the slice)."""
     keep = set(qids)
@@ -106,7 +104,7 @@ def slice_report(
             c.price,
             [r for r in c.records if r.qid in keep],
             c.retrieval,
-            settings.evaluation,
+            cfg,
             rag=c.rag,
         )  # fmt: skip
         for c in report.configs
@@ -117,61 +115,3 @@ def slice_report(
         configs=configs,
         comparisons=(),
     )
-
-
-def evaluate_candidate(
-    settings: Settings,
-    adapter: Path,
-    champion_adapter: Path | None,
-    limit: int | None = None,
-    gap: KnowledgeGap | None = None,
-) -> GateReports:
-    """Run the gate's configurations on the eval set (and the gap's slice)."""
-    gen = settings.generation
-    price = "tiny" if gen.provider == "tiny" else gen.model
-    configs = gate_configs(price, champion_adapter is not None)
-    evalset = load_beir(settings.path(settings.data.eval_path), "test")
-    own = gap is not None and gap.eval_set is not None
-    queries = gate_queries(
-        evalset, limit, settings.evaluation.seed, None if own else gap
-    )
-    variants = {"base": None, "fine-tuned": adapter, "champion": champion_adapter}
-    generators = {
-        key: build_generator(
-            gen.model_copy(update={"adapter": path}),
-            settings.training,
-            root=settings.root,
-        )
-        for key, path in variants.items()
-        if key != "champion" or path is not None
-    }
-    retriever = live_retriever(settings)
-    prompts, params = load_prompts(settings), generation_params(gen)
-
-    def harness(which: EvalSet) -> HarnessReport:
-        return run_harness(
-            configs,
-            which,
-            retriever,
-            generators,
-            settings.evaluation.prices,
-            cfg=settings.evaluation.model_copy(update={"limit": None}),
-            prompts=prompts,
-            params=params,
-        )
-
-    report = harness(queries)
-    if gap is None:
-        return GateReports(report)
-    if gap.eval_set is not None:  # the gap's own questions, answered apart
-        own_set = load_beir(gap.eval_set, "test")
-        picked = tuple(q for q in own_set.queries if gap.matches(q))
-        if not picked:
-            raise InputError(
-                f"knowledge gap {gap.name!r} selects no query of {gap.eval_set}"
-            )
-        log.info("knowledge gap %s: %d queries of its own set", gap.name, len(picked))
-        return GateReports(report, harness(replace(own_set, queries=picked)), gap.name)
-    qids = [q.qid for q in queries.queries if gap.matches(q)]
-    log.info("knowledge gap %s: %d queries", gap.name, len(qids))
-    return GateReports(report, slice_report(report, qids, settings), gap.name)

@@ -3,19 +3,16 @@ a rollback reads the same in the audit log whichever ran it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ragtune.audit import AuditLog
 from ragtune.tasks.registry.models import TransitionOutcome
 
-if TYPE_CHECKING:
-    from ragtune.settings import Settings
 
-
-def audit_outcome(settings: Settings, outcome: TransitionOutcome) -> None:
+def audit_outcome(audit: AuditLog, outcome: TransitionOutcome) -> None:
     """Append the outcome's audit entry (a no-op move has none)."""
     if outcome.audit is not None:
-        AuditLog(settings.path(settings.project.audit_log)).append(
+        audit.append(
             outcome.audit.action, actor=outcome.audit.actor, **outcome.audit.details
         )
 

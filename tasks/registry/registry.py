@@ -33,7 +33,6 @@ from ragtune.tasks.registry.retention import retention_cleanup
 from ragtune.tasks.registry.rollback import plan_rollback
 
 if TYPE_CHECKING:
-    from ragtune.settings import Settings
     from ragtune.tasks.training.card import TrainingCard
     from ragtune.tasks.training.entrypoint import TrainingResult
 
@@ -73,22 +72,6 @@ class ModelRegistry:
             cfg.promotion_log or Path(state_dir) / "promotions.jsonl"
         )
         self.index_move = index_move
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> ModelRegistry:
-        """The registry params.yaml describes (relative paths resolved)."""
-        cfg = settings.registry
-        if cfg.promotion_log is not None:
-            cfg = cfg.model_copy(
-                update={"promotion_log": settings.path(cfg.promotion_log)}
-            )
-        return cls(
-            cfg,
-            settings.path(settings.project.state_dir),
-            settings.uri(settings.index.uri),
-            settings.index.table,
-            **kwargs,
-        )
 
     # -- registering -------------------------------------------------------------
 

@@ -100,7 +100,8 @@ def _target_tags(plan_kind: TransitionKind, actor: str, at: datetime) -> dict:
 
 def live_tag(index_uri: str, table: str) -> str | None:
     """The index tag readers see now."""
-    return next((t.tag for t in publish.list_tags(index_uri, table) if t.live), None)
+    live = publish.live_tag(index_uri, table)
+    return None if live is None else live.tag
 
 
 def plan_transition(

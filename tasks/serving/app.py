@@ -19,13 +19,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from ragtune.settings import Settings
 from ragtune.tasks.serving import openai_format as fmt
 from ragtune.tasks.serving.api_errors import NOT_FOUND, ApiError
 from ragtune.tasks.serving.auth import Caller
 from ragtune.tasks.serving.chat import RequestContext
 from ragtune.tasks.serving.records import now_iso
-from ragtune.tasks.serving.runtime import Poller, Runtime, build_runtime
+from ragtune.tasks.serving.runtime import Poller, Runtime
 from ragtune.tasks.serving.schemas import (
     ChatCompletionRequest,
     EmbeddingRequest,
@@ -37,14 +36,13 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-def create_app(settings: Settings, **runtime_parts: Any) -> FastAPI:
-    """The app for ``settings``; ``runtime_parts`` go to ``build_runtime``
-    (``embedder``, ``loader``, ``registry``, ``environ``, ``secret_resolver``)."""
-    runtime = build_runtime(settings, **runtime_parts)
+def build_app(runtime: Runtime, poll_interval_s: float) -> FastAPI:
+    """The app answering from ``runtime``; its poller checks the registry and
+    the live tag every ``poll_interval_s`` seconds while the app runs."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        poller = Poller(runtime, settings.serving.poll_interval_s)
+        poller = Poller(runtime, poll_interval_s)
         poller.start()
         yield
         poller.stop()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ragtune.settings import Settings, parse_settings
+from ragtune.app.settings import Settings, parse_settings
 from ragtune.tasks.training.config import QLoRAConfig, TinyModelConfig
 from ragtune.tasks.training.entrypoint import TrainingJob
 

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ragtune.app.backends import build_backend
 from ragtune.errors import GateFailed
 from ragtune.tasks.backends.config import BackendConfig
 from ragtune.tasks.backends.costcap import check_cost_cap, estimate_job
@@ -115,7 +116,7 @@ def test_an_unpriced_gpu_cannot_pass_a_cost_cap():
 
 def test_local_submit_over_the_cap_starts_nothing(tmp_path):
     settings = make_settings(tmp_path, max_cost_usd=1e-9)
-    backend = LocalBackend.from_settings(settings)
+    backend = build_backend(LocalBackend, settings)
     job = make_job(tmp_path)
 
     with pytest.raises(GateFailed, match="exceeds the cost cap"):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ragtune.app.backends import build_backend
 from ragtune.errors import InputError
 from ragtune.tasks.backends import local as local_mod
 from ragtune.tasks.backends.base import JobHandle
@@ -16,7 +17,7 @@ from .conftest import STEPS, adapter_files, make_job, make_settings
 
 
 def _backend(tmp_path) -> LocalBackend:
-    return LocalBackend.from_settings(make_settings(tmp_path))
+    return build_backend(LocalBackend, make_settings(tmp_path))
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.app.backends import build_backend
 from ragtune.errors import ConfigError, InputError
 from ragtune.tasks.backends.config import MODAL_GPU_NAMES, ModalBackendConfig
 from ragtune.tasks.backends.costcap import PlanSummary, check_cost_cap
@@ -96,7 +97,7 @@ def test_call_arguments_are_built_from_the_job_and_the_plan(tmp_path):
 
 
 def test_gpu_follows_the_estimator_on_modal(tmp_path):
-    backend = ModalBackend.from_settings(make_settings(tmp_path))
+    backend = build_backend(ModalBackend, make_settings(tmp_path))
     est = backend.estimate(make_job(tmp_path))
 
     plan = check_cost_cap(est, backend.cfg, provider="modal")
@@ -121,7 +122,7 @@ def test_missing_token_stops_before_any_upload(tmp_path, monkeypatch, unset, nam
     monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
     monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
     monkeypatch.delenv(unset)
-    backend = ModalBackend.from_settings(make_settings(tmp_path))
+    backend = build_backend(ModalBackend, make_settings(tmp_path))
 
     with pytest.raises(ConfigError, match=named) as err:
         backend.submit(make_job(tmp_path))
@@ -135,12 +136,12 @@ def test_tokens_from_secret_blocks_are_accepted(tmp_path, no_modal_tokens):
         tmp_path, modal={"token_id_block": "modal-id", "token_secret_block": "modal-s"}
     )
     blocks = {"modal-id": "ak-block", "modal-s": "as-block"}
-    backend = ModalBackend.from_settings(settings, secret_resolver=blocks.get)
+    backend = build_backend(ModalBackend, settings, secret_resolver=blocks.get)
 
     ids = [s.get_secret_value() for s in backend._tokens()]
 
     assert ids == ["ak-block", "as-block"]
-    unreadable = ModalBackend.from_settings(settings, secret_resolver={}.__getitem__)
+    unreadable = build_backend(ModalBackend, settings, secret_resolver={}.__getitem__)
     with pytest.raises(ConfigError, match="cannot read Secret block 'modal-id'"):
         unreadable.submit(make_job(tmp_path))
 
@@ -149,7 +150,7 @@ def test_tokens_from_secret_blocks_are_accepted(tmp_path, no_modal_tokens):
 def test_missing_sdk_is_named_after_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("MODAL_TOKEN_ID", "ak-test")
     monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-test")
-    backend = ModalBackend.from_settings(make_settings(tmp_path))
+    backend = build_backend(ModalBackend, make_settings(tmp_path))
 
     with pytest.raises(ConfigError, match="pip install 'modal"):
         backend.submit(make_job(tmp_path))

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from ragtune.app.backends import build_backend
 from ragtune.errors import ConfigError
 from ragtune.tasks.backends.prefect_backend import (
     STATE_MAP,
@@ -52,7 +53,7 @@ def deployment(prefect_harness, repo_root):
 
 
 def _backend(tmp_path, **prefect) -> PrefectBackend:
-    return PrefectBackend.from_settings(make_settings(tmp_path, prefect=prefect))
+    return build_backend(PrefectBackend, make_settings(tmp_path, prefect=prefect))
 
 
 def _flow_run(job_id):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ragtune.app.backends import get_backend
 from ragtune.errors import ConfigError
-from ragtune.tasks.backends import BACKENDS, Backend, JobHandle, JobStatus, get_backend
+from ragtune.tasks.backends import BACKENDS, Backend, JobHandle, JobStatus
 from ragtune.tasks.backends.config import BackendConfig
 from ragtune.tasks.backends.costcap import PlanSummary
 

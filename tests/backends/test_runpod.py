@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.app.backends import build_backend
 from ragtune.errors import ConfigError, GateFailed, InputError
 from ragtune.tasks.backends.base import BackendError
 from ragtune.tasks.backends.runpod_backend import (
@@ -42,7 +43,7 @@ def runpod_env(monkeypatch):
 
 def _backend(tmp_path: Path, url: str, **runpod) -> RunPodBackend:
     settings = make_settings(tmp_path, runpod={"api_base": url, **runpod})
-    return RunPodBackend.from_settings(settings)
+    return build_backend(RunPodBackend, settings)
 
 
 def _canned_output(tmp_path: Path) -> dict:
@@ -201,7 +202,7 @@ def test_key_from_a_secret_block(tmp_path, monkeypatch):
         settings = make_settings(
             tmp_path, runpod={"api_base": fake.url, "api_key_block": "runpod-key"}
         )
-        backend = RunPodBackend.from_settings(settings, secret_resolver=blocks.get)
+        backend = build_backend(RunPodBackend, settings, secret_resolver=blocks.get)
         backend.submit(make_job(tmp_path))
 
     assert fake.requests[0]["authorization"] == f"Bearer {KEY}"

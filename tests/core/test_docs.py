@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
+from ragtune.app.params_doc import render
 from ragtune.events import ALL_EVENTS
-from ragtune.params_doc import render
 
 
 def test_params_reference_is_current(repo_root: Path) -> None:
     current = (repo_root / "docs" / "params.md").read_text()
-    assert current == render(), "run: python -m ragtune.params_doc > docs/params.md"
+    assert current == render(), "run: python -m ragtune.app.params_doc > docs/params.md"
 
 
 def test_every_event_is_documented(repo_root: Path) -> None:

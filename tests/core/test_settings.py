@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.app.settings import apply_env_overrides, load_settings
 from ragtune.errors import ConfigError
-from ragtune.settings import apply_env_overrides, load_settings
 
 
 def _write(tmp_path: Path, text: str) -> Path:

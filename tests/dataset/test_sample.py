@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.dataset.build import read_curated
 from ragtune.tasks.privacy import scan
 
@@ -108,7 +108,7 @@ def test_case_update_script_reproduces_the_committed_files(
 
 @pytest.mark.slow
 def test_sample_builds_and_passes_the_gates(tmp_path: Path) -> None:
-    from ragtune.tasks.dataset.pipeline import (
+    from ragtune.app.dataset import (
         build_from_settings,
         check_from_settings,
         knowledge_context,

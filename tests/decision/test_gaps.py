@@ -171,25 +171,27 @@ def test_file_hash_changes_with_content(kit, tmp_path: Path) -> None:
 def test_selecting_an_unknown_gap_names_the_known_ones(repo_root) -> None:
     from ragtune.errors import InputError
     from ragtune.tasks.decision.gaps import load_gaps
-    from ragtune.tasks.decision.run import select_gaps
 
     gaps = load_gaps(repo_root / "data/gaps/sample-gaps.yaml")
-    picked = select_gaps(gaps, ["rate-change-sms", "member-rates-and-fees"])
+    picked = gaps.select(["rate-change-sms", "member-rates-and-fees"])
     # the file's order, whatever the order asked
     assert [g.name for g in picked.gaps] == ["member-rates-and-fees", "rate-change-sms"]
-    assert select_gaps(gaps, None) is gaps
+    assert gaps.select(None) is gaps
     with pytest.raises(InputError, match="unknown gap.*nope.*the file has: member"):
-        select_gaps(gaps, ["nope"])
+        gaps.select(["nope"])
 
 
 def test_a_registry_model_must_be_champion_or_a_number(tmp_path) -> None:
+    from ragtune.app.catalog import Catalog
+    from ragtune.app.settings import Settings
     from ragtune.errors import InputError
-    from ragtune.settings import Settings
     from ragtune.tasks.registry.lookup import registered_adapter
 
-    settings = Settings(root=tmp_path)
+    catalog = Catalog.from_settings(Settings(root=tmp_path))
+    registry, cache = catalog.open_registry(), catalog.adapter_cache
+    assert registry is None  # nothing written yet, nothing created
     with pytest.raises(InputError, match="give 'champion' or a version number"):
-        registered_adapter(settings, "latest")
+        registered_adapter(registry, cache, "latest")
     with pytest.raises(InputError, match="no model registry yet"):
-        registered_adapter(settings, "3")
-    assert registered_adapter(settings, required=False) is None
+        registered_adapter(registry, cache, "3")
+    assert registered_adapter(registry, cache, required=False) is None

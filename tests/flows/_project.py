@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
-from ragtune.settings import load_settings
 from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project
 

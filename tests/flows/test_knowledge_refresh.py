@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
-from ragtune.settings import load_settings
 from ragtune.tasks.freshness import load_labels
 from ragtune.tasks.index.publish import list_tags, open_live
 from ragtune.tasks.versioning import data_hash

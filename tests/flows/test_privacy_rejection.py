@@ -22,7 +22,7 @@ import pytest
 import torch
 import yaml
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from ragtune.tasks.training import data as training_data
 from ragtune.tasks.training.tokenizer import build_byte_tokenizer
 from tests._prefect import read_events
@@ -93,10 +93,10 @@ def _trained_records(build_dir: Path) -> dict[str, int]:
 def test_over_fitted_candidate_is_rejected_by_the_privacy_gate(
     prefect_harness: None, one_thread: None, tmp_path: Path, repo_root: Path
 ) -> None:
+    from ragtune.app.catalog import Catalog
     from ragtune.flows.knowledge_refresh import knowledge_refresh
     from ragtune.flows.promotion import PromotionRejected
     from ragtune.flows.retrain import retrain
-    from ragtune.tasks.registry.registry import ModelRegistry
     from ragtune.tasks.registry.transaction import live_tag
 
     params = _overfitting_project(tmp_path, repo_root)
@@ -110,7 +110,7 @@ def test_over_fitted_candidate_is_rejected_by_the_privacy_gate(
     assert "AUC lower bound" in message and "> 0.7" in message
 
     settings = load_settings(params)
-    registry = ModelRegistry.from_settings(settings)
+    registry = Catalog.from_settings(settings).registry()
     v1 = registry.get(1)
     assert v1.status == "rejected" and v1.index_tag == tag
     assert registry.champion() is None and registry.challenger() is None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 from tests.flows._project import (
     LENIENT,
     audit_records,
@@ -61,11 +61,11 @@ def test_reject_promote_approve_fail_and_rollback(
 ) -> None:
     from prefect import flow
 
+    from ragtune.app.catalog import Catalog
     from ragtune.flows.knowledge_refresh import knowledge_refresh
     from ragtune.flows.promotion import PromotionRejected, promote_in_transaction
     from ragtune.flows.retrain import retrain
     from ragtune.flows.rollback import rollback
-    from ragtune.tasks.registry.registry import ModelRegistry
     from ragtune.tasks.registry.transaction import TransitionFailed, live_tag
 
     params = promotion_project(tmp_path, repo_root)
@@ -77,7 +77,7 @@ def test_reject_promote_approve_fail_and_rollback(
     assert "vs base+rag" in str(rejected.value) and "short of the" in str(
         rejected.value
     )
-    registry = ModelRegistry.from_settings(load_settings(params))
+    registry = Catalog.from_settings(load_settings(params)).registry()
     v1 = registry.get(1)
     assert v1.status == "rejected" and registry.champion() is None
     assert v1.index_tag == tag1  # registered with the index it was evaluated on
@@ -121,7 +121,7 @@ def test_reject_promote_approve_fail_and_rollback(
     def broken(uri: str, table: str, tag: str) -> None:
         raise OSError("object store unavailable")
 
-    failing = ModelRegistry.from_settings(load_settings(params), index_move=broken)
+    failing = Catalog.from_settings(load_settings(params)).registry(index_move=broken)
 
     @flow
     def attempt() -> None:

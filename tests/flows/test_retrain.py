@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
-from ragtune.settings import load_settings
 from tests._tiny import use_tiny_model
 from tests.cli.conftest import make_small_project
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ragtune.app.settings import load_settings, parse_settings
 from ragtune.errors import ConfigError, InputError
-from ragtune.settings import load_settings, parse_settings
 from ragtune.tasks.freshness import leave_metadata_out_accuracy, load_labels
 from ragtune.tasks.freshness.config import FreshnessConfig
 from ragtune.tasks.freshness.evaluation import fold_assignment

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from ragtune.app.settings import Settings
 from ragtune.errors import ConfigError
-from ragtune.settings import Settings
 from ragtune.tasks.embedding.config import EmbeddingConfig
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.embed_cache import text_hash

@@ -8,12 +8,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from ragtune.app.index import open_store
+from ragtune.app.settings import parse_settings
 from ragtune.errors import ConfigError, InputError
-from ragtune.settings import parse_settings
 from ragtune.tasks.index.embed_cache import CountingEmbedder, EmbeddingCache
 from ragtune.tasks.index.maintenance import KEY_INDEX_NAME
 from ragtune.tasks.index.publish import open_live, standard_checks
-from ragtune.tasks.index.store import IndexStore, open_store
+from ragtune.tasks.index.store import IndexStore
 from ragtune.tasks.index.tables import documents_table_name, embedder_info
 
 

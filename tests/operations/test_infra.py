@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from prefect import Flow
 
+from ragtune.app.settings import load_settings
 from ragtune.cli.deploy_cmds import load_entrypoint, specs_for
 from ragtune.errors import ConfigError
-from ragtune.settings import load_settings
 from ragtune.tasks.operations.config import DeploymentConfig
 from ragtune.tasks.operations.deployments import render_prefect_yaml
 

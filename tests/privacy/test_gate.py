@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from ragtune.app.settings import load_settings
 from ragtune.errors import InputError
-from ragtune.settings import load_settings
 from ragtune.tasks.privacy import KINDS
 from ragtune.tasks.privacy.canaries import make_canaries, plant_canaries
 from ragtune.tasks.privacy.config import (

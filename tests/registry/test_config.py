@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from ragtune.app.settings import parse_settings
 from ragtune.errors import ConfigError
-from ragtune.settings import parse_settings
 from ragtune.tasks.registry.config import MIN_ROLLBACK_WINDOW_DAYS, RegistryConfig
 
 
@@ -51,7 +51,7 @@ def test_bad_registry_settings_are_refused(fields: dict, problem: str) -> None:
 
 
 def test_repo_params_yaml_has_the_registry_section(repo_root: Path) -> None:
-    from ragtune.settings import load_settings
+    from ragtune.app.settings import load_settings
 
     settings = load_settings(repo_root / "params.yaml", env={})
     assert settings.registry == RegistryConfig()

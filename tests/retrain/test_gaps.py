@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.app.settings import load_settings
 from ragtune.errors import InputError
-from ragtune.settings import load_settings
 from ragtune.tasks.retrain.gaps import gap_target, write_gap_slice
 
 GAP = "complaint-case-updates"

@@ -26,10 +26,10 @@ import httpx
 import pytest
 import yaml
 
-from ragtune.settings import load_settings
+from ragtune.app.index import open_store
+from ragtune.app.settings import load_settings
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.publish import publish, standard_checks
-from ragtune.tasks.index.store import open_store
 from ragtune.tasks.ingest.models import Document
 from tests._server import free_port
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ragtune.settings import load_settings
+from ragtune.app.settings import load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -69,7 +69,7 @@ def test_promotion_and_rollback_are_served_without_restart(
     embedder,  # noqa: ANN001
     serving_kit,  # noqa: ANN001
 ) -> None:
-    from ragtune.tasks.registry.registry import ModelRegistry
+    from ragtune.app.catalog import Catalog
 
     kit = serving_kit
     generation = {"provider": "tiny", "max_new_tokens": 16}
@@ -77,7 +77,7 @@ def test_promotion_and_rollback_are_served_without_restart(
         serve_root, "champion", generation, {"poll_interval_s": POLL_S}
     )
     tag = kit.publish_documents(params, embedder)
-    registry = ModelRegistry.from_settings(load_settings(params))
+    registry = Catalog.from_settings(load_settings(params)).registry()
     for seed, name in ((5, "answerer-a"), (6, "answerer-b")):  # versions 1 and 2
         adapter = kit.lora_adapter(tmp_path / "adapters" / name, seed=seed)
         _register(registry, tmp_path / "runs", adapter, tag)

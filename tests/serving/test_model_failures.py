@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ragtune.app.serving import create_app
+from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
-from ragtune.settings import load_settings
-from ragtune.tasks.serving.app import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ragtune.settings import Settings
+from ragtune.app.serving import build_runtime, default_loader
+from ragtune.app.settings import Settings
 from ragtune.tasks.generation.base import GenerationParams, Message
 from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.serving.resolver import Champion, ModelResolver
-from ragtune.tasks.serving.runtime import Poller, build_runtime, default_loader
+from ragtune.tasks.serving.runtime import Poller
 from ragtune.tasks.training.config import QLoRAConfig
 
 TRAINING = QLoRAConfig(load_in_4bit=False, lora_r=4, lora_alpha=8, seed=13)

@@ -29,11 +29,11 @@ import bitsandbytes as bnb
 import pytest
 import torch
 
-from ragtune.settings import load_settings
+from ragtune.app.evaluation import load_prompts
+from ragtune.app.settings import load_settings
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.harness import HarnessConfig, run_harness
 from ragtune.tasks.evaluation.retriever import index_retriever
-from ragtune.tasks.evaluation.run import load_prompts
 from ragtune.tasks.generation.base import GenerationParams, Message
 from ragtune.tasks.generation.factory import build_generator, generation_params
 from ragtune.tasks.index.chunking import chunk_document

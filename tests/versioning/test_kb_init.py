@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ragtune.app.settings import load_settings
 from ragtune.errors import ConfigError, InputError
-from ragtune.settings import load_settings
 from ragtune.tasks.versioning import (
     data_hash,
     init_knowledge_base,

@@ -1,4 +1,4 @@
-"""The harness wired from params.yaml: eval set, live index, generators, prompts.
+"""The evaluation harness wired from params.yaml: eval set, index, generators, prompts.
 
 Shared by ``ragtune eval`` and the flow that publishes the ``eval-report``
 artifact, so both evaluate exactly the same way.
@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ragtune.app.catalog import Catalog
 from ragtune.errors import InputError
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.harness import (
@@ -31,7 +32,7 @@ from ragtune.tasks.generation.factory import (
 from ragtune.tasks.generation.prompts import PromptTemplate
 
 if TYPE_CHECKING:
-    from ragtune.settings import Settings
+    from ragtune.app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,13 @@ def fine_tuned_adapter(settings: Settings, model: str | None) -> Path | None:
     gen = settings.generation
     if model is None and gen.adapter is not None:
         return settings.path(gen.adapter)
-    found = registered_adapter(settings, model or CHAMPION, required=model is not None)
+    catalog = Catalog.from_settings(settings)
+    found = registered_adapter(
+        catalog.open_registry(),
+        catalog.adapter_cache,
+        model or CHAMPION,
+        required=model is not None,
+    )
     if found is None:
         return None
     info, folder = found
@@ -81,9 +88,8 @@ def live_retriever(settings: Settings) -> Retriever:
     """Hybrid search with full chunk texts on the live index."""
     from ragtune.tasks.embedding.embedder import build_embedder
     from ragtune.tasks.evaluation.retriever import index_retriever
-    from ragtune.tasks.index.publish import open_live
 
-    table = open_live(settings.uri(settings.index.uri), settings.index.table)
+    table = Catalog.from_settings(settings).index.open_live()
     if table is None:
         raise InputError(
             "no live index yet: run `ragtune refresh` first, or evaluate prompting "

@@ -1,7 +1,7 @@
 """Renders docs/params.md from the params.yaml schema itself, so the reference can
 never drift from the code: a test compares the file with this output.
 
-Regenerate with ``python -m ragtune.params_doc > docs/params.md``.
+Regenerate with ``python -m ragtune.app.params_doc > docs/params.md``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ragtune.settings import Settings
+from ragtune.app.settings import Settings
 
 HEADER = """# params.yaml reference
 
-Generated from the schema by `python -m ragtune.params_doc > docs/params.md`; a test
+Generated from the schema by `python -m ragtune.app.params_doc > docs/params.md`; a test
 fails when this file and the code disagree. Every key can be overridden from the
 environment as `RAGTUNE_<SECTION>__<KEY>` (YAML-parsed), e.g.
 `RAGTUNE_INDEX__URI=s3://bucket/index`. Unknown keys are errors.

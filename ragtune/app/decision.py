@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ragtune.errors import InputError
-from ragtune.settings import Settings
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import Settings
 
 
 def run_decision(
@@ -37,26 +37,25 @@ def run_decision(
         secret_resolver: Reads a Prefect Secret block (endpoint key).
         on_answer: Progress callback (configuration, qid).
     """
-    from ragtune.tasks.decision import (
-        audit_record,
-        build_record,
-        decide_gaps,
-        file_sha256,
-        lancedb_search_factory,
-        load_gaps,
-        mean_chunk_tokens,
-        write_record,
-    )
     from ragtune.tasks.decision.evidence import needs_answers
+    from ragtune.tasks.decision.gaps import file_sha256, load_gaps
+    from ragtune.tasks.decision.pipeline import decide_gaps
+    from ragtune.tasks.decision.record import audit_record, build_record, write_record
+    from ragtune.tasks.decision.retrievers import (
+        lancedb_search_factory,
+        mean_chunk_tokens,
+    )
     from ragtune.tasks.embedding.embedder import build_embedder
     from ragtune.tasks.evaluation.beir import load_beir
 
-    cfg = _decision_config(settings)
+    catalog = Catalog.from_settings(settings)
+    cfg = settings.decision
     if answer_questions is not None:
         cfg = cfg.model_copy(update={"answer_questions_per_gap": answer_questions})
     classes = settings.freshness.classes
-    gaps = select_gaps(load_gaps(gaps_file, known_classes=classes), only)
-    table, index = _live_index(settings)
+    gaps = load_gaps(gaps_file, known_classes=classes).select(only)
+    table = catalog.index.require_live("decide")
+    index = catalog.index.describe(table)
     evalset = load_beir(settings.path(settings.data.eval_path))
     own_sets = {
         g.name: load_beir(g.eval_slice.eval_set)
@@ -68,7 +67,7 @@ def run_decision(
     # Loading the model takes seconds: only when some gap's rules need answers.
     if cfg.answer_questions_per_gap > 0 and any(needs_answers(g) for g in gaps.gaps):
         scorer = answer_scorer(
-            settings, table, embedder, cfg, secret_resolver, on_answer
+            settings, catalog, table, embedder, cfg, secret_resolver, on_answer
         )
     decisions = decide_gaps(
         gaps,
@@ -78,7 +77,7 @@ def run_decision(
         cfg=cfg,
         chunk_tokens=mean_chunk_tokens(table, cfg.chars_per_token),
         volatile_classes={name for name, c in classes.items() if c.volatile},
-        estimator_cfg=getattr(settings, "estimate", None),
+        estimator_cfg=settings.estimate,
         answer_scorer=scorer,
     )
     record = build_record(
@@ -94,31 +93,14 @@ def run_decision(
         cfg=cfg,
         organisation=gaps.organisation,
     )
-    folder = settings.path(settings.project.state_dir) / "decisions"
-    paths = write_record(record, folder)
-    audit_record(record, paths, settings.path(settings.project.audit_log), actor)
+    paths = write_record(record, catalog.decisions_dir)
+    audit_record(record, paths, catalog.audit_path, actor)
     return {**record, "record_id": paths.record_id}, paths
-
-
-def select_gaps(gaps: Any, only: Sequence[str] | None) -> Any:
-    """The gaps file with only the named gaps, in the file's order.
-
-    Raises:
-        InputError: a name is not a gap of the file.
-    """
-    if not only:
-        return gaps
-    names = [g.name for g in gaps.gaps]
-    unknown = [n for n in only if n not in names]
-    if unknown:
-        raise InputError(
-            f"unknown gap(s) {', '.join(unknown)}; the file has: {', '.join(names)}"
-        )
-    return gaps.model_copy(update={"gaps": [g for g in gaps.gaps if g.name in only]})
 
 
 def answer_scorer(
     settings: Settings,
+    catalog: Catalog,
     table: Any,
     embedder: Any,
     cfg: Any,
@@ -127,17 +109,18 @@ def answer_scorer(
 ) -> Any:
     """The harness scorer with the configured generator on the live index; a
     gap's fine-tuned candidate in the registry answers beside it."""
+    from ragtune.app.evaluation import load_prompts, price_key
     from ragtune.tasks.decision.answering import Candidate, HarnessAnswerScorer
     from ragtune.tasks.evaluation.retriever import index_retriever
-    from ragtune.tasks.evaluation.run import load_prompts, price_key
     from ragtune.tasks.generation.factory import build_generator, generation_params
     from ragtune.tasks.registry.lookup import gap_candidate
 
     gen = settings.generation
     depth = settings.evaluation.search_k
+    registry = catalog.open_registry()
 
     def candidate_for(gap: Any) -> Candidate | None:
-        found = gap_candidate(settings, gap.name)
+        found = gap_candidate(registry, catalog.adapter_cache, gap.name)
         if found is None:
             return None
         info, adapter = found
@@ -168,30 +151,3 @@ def answer_scorer(
         on_answer=on_answer,
         candidate_for=candidate_for,
     )
-
-
-def _decision_config(settings: Settings):  # noqa: ANN202 - DecisionConfig
-    from ragtune.tasks.decision.config import DecisionConfig
-
-    return getattr(settings, "decision", None) or DecisionConfig()
-
-
-def _live_index(settings: Settings) -> tuple[Any, dict[str, Any]]:
-    from ragtune.tasks.index.publish import list_tags, open_live
-
-    uri = settings.uri(settings.index.uri)
-    table = open_live(uri, settings.index.table)
-    if table is None:
-        raise InputError(
-            f"no live index at {uri}: run `ragtune refresh` (or `ragtune demo`) "
-            "before `ragtune decide`"
-        )
-    live = next((t for t in list_tags(uri, settings.index.table) if t.live), None)
-    index = {
-        "uri": uri,
-        "table": settings.index.table,
-        "tag": None if live is None else live.tag,
-        "version": table.version,
-        "data_hash": None if live is None else live.data_hash,
-    }
-    return table, index

@@ -1,8 +1,8 @@
 """Build and gate the SFT set from ``Settings``: the two calls the CLI, the DVC
 stage and the retrain flow share, so they cannot drift apart.
 
-This is the only module of the package that knows about params.yaml as a whole;
-the steps it calls take their own config section and plain values.
+The steps it calls (``ragtune.tasks.dataset``) take their own config section and
+plain values; only this module knows params.yaml as a whole.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragtune.settings import Settings
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import Settings
 from ragtune.tasks.dataset.build import BuildReport, build_sft
 from ragtune.tasks.dataset.gates import GateInputs, load_built, run_gates
 from ragtune.tasks.dataset.generate import document_classes
@@ -65,7 +66,7 @@ def query_log_path(settings: Settings) -> Path:
     configured = settings.dataset.query_log
     if configured is not None:
         return settings.path(configured)
-    return settings.path(settings.project.state_dir) / "query_log.jsonl"
+    return Catalog.from_settings(settings).state_dir / "query_log.jsonl"
 
 
 def check_from_settings(

@@ -1,0 +1,142 @@
+"""The resources a run uses, resolved from the configuration once.
+
+Flows and CLI commands used to rebuild each of these from ``Settings`` by hand
+(``settings.uri(settings.index.uri), settings.index.table``, the audit log path,
+the state folder); here each has one name and one place where it is derived.
+Capabilities receive the resolved resource (a URI and table, an ``AuditLog``, a
+folder, a registry), never the catalog or the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragtune.audit import AuditLog
+from ragtune.errors import InputError
+
+if TYPE_CHECKING:
+    from ragtune.app.settings import Settings
+    from ragtune.tasks.index.publish import PublishedTag
+    from ragtune.tasks.registry.config import RegistryConfig
+    from ragtune.tasks.registry.registry import ModelRegistry
+
+
+@dataclass(frozen=True)
+class IndexLocation:
+    """The LanceDB chunk table: where it is and what readers see."""
+
+    uri: str
+    table: str
+
+    def open_live(self) -> Any | None:
+        """The table checked out at the live version; None before any publish."""
+        from ragtune.tasks.index.publish import open_live
+
+        return open_live(self.uri, self.table)
+
+    def require_live(self, command: str) -> Any:
+        """The live table, or a message that says how to make one.
+
+        Raises:
+            InputError: nothing is published yet.
+        """
+        table = self.open_live()
+        if table is None:
+            raise InputError(
+                f"no live index at {self.uri}: run `ragtune refresh` (or "
+                f"`ragtune demo`) before `ragtune {command}`"
+            )
+        return table
+
+    def tags(self) -> list[PublishedTag]:
+        """Every published version still tagged, oldest first; ``live`` marks one."""
+        from ragtune.tasks.index.publish import list_tags
+
+        return list_tags(self.uri, self.table)
+
+    def live_tag(self) -> PublishedTag | None:
+        """The published version readers see now; None before any publish."""
+        from ragtune.tasks.index.publish import live_tag
+
+        return live_tag(self.uri, self.table)
+
+    def describe(self, table: Any) -> dict[str, Any]:
+        """What a record says about the index it used (uri, table, tag, version)."""
+        live = self.live_tag()
+        return {
+            "uri": self.uri,
+            "table": self.table,
+            "tag": None if live is None else live.tag,
+            "version": table.version,
+            "data_hash": None if live is None else live.data_hash,
+        }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Named resources of one project (one params.yaml), paths resolved."""
+
+    root: Path
+    state_dir: Path
+    audit_path: Path
+    index: IndexLocation
+    registry_cfg: RegistryConfig
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Catalog:
+        registry = settings.registry
+        if registry.promotion_log is not None:
+            registry = registry.model_copy(
+                update={"promotion_log": settings.path(registry.promotion_log)}
+            )
+        return cls(
+            root=settings.root,
+            state_dir=settings.path(settings.project.state_dir),
+            audit_path=settings.path(settings.project.audit_log),
+            index=IndexLocation(settings.uri(settings.index.uri), settings.index.table),
+            registry_cfg=registry,
+        )
+
+    def audit(self) -> AuditLog:
+        """The project's hash-chained audit log."""
+        return AuditLog(self.audit_path)
+
+    @property
+    def decisions_dir(self) -> Path:
+        """Versioned decision records (``ragtune decide``)."""
+        return self.state_dir / "decisions"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Run reports (refresh summaries, validation reports)."""
+        return self.state_dir / "reports"
+
+    @property
+    def adapter_cache(self) -> Path:
+        """Registered adapters fetched to this machine."""
+        return self.state_dir / "adapters"
+
+    def registry_exists(self) -> bool:
+        """A configured MLflow server, or a local registry database already written."""
+        cfg = self.registry_cfg
+        if cfg.tracking_uri or cfg.registry_uri:
+            return True
+        return (self.state_dir / "mlflow.db").is_file()
+
+    def open_registry(self) -> ModelRegistry | None:
+        """The registry when one exists, else None (nothing is created)."""
+        return self.registry() if self.registry_exists() else None
+
+    def registry(self, **kwargs: Any) -> ModelRegistry:
+        """The model registry params.yaml describes, bound to this index."""
+        from ragtune.tasks.registry.registry import ModelRegistry
+
+        return ModelRegistry(
+            self.registry_cfg,
+            self.state_dir,
+            self.index.uri,
+            self.index.table,
+            **kwargs,
+        )
