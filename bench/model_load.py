@@ -14,10 +14,8 @@ the figure is the ratio of the medians.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from bench.stamp import cpu_stamp
 from ragtune.app.settings import load_settings
 from ragtune.tasks.generation.factory import build_generator
 from ragtune.tasks.training.gguf_cache import CACHE_ENV
@@ -65,8 +64,7 @@ def main() -> None:
     print(f"speed-up {ratio:.1f}x")  # noqa: T201
     if args.json:
         result = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()} CPU, 1 torch thread",
+            **cpu_stamp(),
             "first_load_s": round(first, 2),
             "seconds": {k: [round(t, 3) for t in v] for k, v in sides.items()},
             "median_s": {k: round(v, 3) for k, v in medians.items()},

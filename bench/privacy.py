@@ -24,10 +24,8 @@ Members are exactly the records an adapter trained on. The suite runs this
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-import platform
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench.stamp import cpu_stamp
 from ragtune.app.settings import load_settings
 from ragtune.tasks.dataset.report import GateResult
 from ragtune.tasks.privacy.config import PrivacyConfig
@@ -215,8 +214,7 @@ def main() -> None:
     print(f"{out['seconds']:.0f} s")  # noqa: T201
     if args.json:
         result = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()} CPU, 1 torch thread",
+            **cpu_stamp(),
             "seconds": round(out["seconds"]),
             "sizes": vars(sizes),
             "thresholds": privacy.model_dump(
