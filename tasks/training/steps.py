@@ -93,10 +93,11 @@ def next_token_targets(labels: torch.Tensor) -> torch.Tensor:
     return nn.functional.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
 
 
-def token_loss_sums(
+def token_losses(
     logits: torch.Tensor, labels: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-row sums of next-token cross-entropy over labelled tokens, and counts.
+    """Next-token cross-entropy at every position (0 where unlabelled), and the
+    mask of labelled positions, both (batch, length).
 
     ``logits`` is either (batch, length, vocabulary), or (labelled positions,
     vocabulary) in row-major order, as ``labelled_logits_only`` makes a model
@@ -116,6 +117,15 @@ def token_loss_sums(
             ignore_index=IGNORE_INDEX,
             reduction="none",
         ).view(targets.shape)
+    return flat, keep
+
+
+def token_loss_sums(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row sums of next-token cross-entropy over labelled tokens, and counts
+    (``logits`` as in ``token_losses``)."""
+    flat, keep = token_losses(logits, labels)
     return flat.sum(dim=1), keep.sum(dim=1)
 
 
