@@ -1,4 +1,9 @@
-"""rollback: serve an earlier version again, model and index together.
+"""rollback and index-rollback: serve an earlier version again.
+
+rollback moves a model version and the index tag it served with together;
+index-rollback moves the index alone (``ragtune index rollback TAG``).
+
+rollback:
 
 Steps:
 1. plan: the version must have served within the rollback window; the index tag
@@ -16,9 +21,12 @@ from typing import Any
 
 from prefect import flow
 
+from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import load_settings
+from ragtune.flows._wiring import emit
 from ragtune.flows.promotion import promote_in_transaction, publish_outcome
+from ragtune.tasks.index.publish import rollback as move_live_back
 from ragtune.tasks.promotion.outcomes import transition_summary
 
 
@@ -42,3 +50,40 @@ def rollback(
     outcome = promote_in_transaction(registry, plan)
     publish_outcome(settings, outcome)
     return transition_summary(outcome)
+
+
+@flow(name="index-rollback", flow_run_name="index-rollback-to-{tag}")
+def index_rollback(
+    tag: str, actor: str = "ragtune", params_path: str | None = None
+) -> dict[str, Any]:
+    """Serve the index version published as ``tag`` again, audited, with the
+    ``ragtune.index.rolled-back`` event; returns the live tag's record, the tag
+    it replaced and whether anything changed.
+
+    A tag that is already live changes nothing and is neither audited nor
+    announced.
+
+    Raises:
+        InputError: no published tag has that name (the message lists them).
+    """
+    catalog = Catalog.from_settings(load_settings(params_path))
+    index = catalog.index
+    live = index.live_tag()
+    was = None if live is None else live.tag
+    restored = move_live_back(index.uri, index.table, tag)
+    summary = {
+        "live": restored.to_json(),
+        "previous": was,
+        "changed": was != restored.tag,
+    }
+    if summary["changed"]:
+        catalog.audit().append(
+            "index.rolled-back",
+            actor=actor,
+            tag=restored.tag,
+            version=restored.version,
+            previous=was,
+        )
+        payload = {"tag": restored.tag, "version": restored.version, "previous": was}
+        emit(events.INDEX_ROLLED_BACK, "index", index.table, payload)
+    return summary

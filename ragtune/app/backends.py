@@ -6,10 +6,18 @@ from __future__ import annotations
 from typing import TypeVar
 
 from ragtune.app.settings import Settings
+from ragtune.tasks.backends.base import BACKENDS as CAPABILITY_BACKENDS
 from ragtune.tasks.backends.base import Backend, BaseBackend, SecretResolver
 from ragtune.tasks.backends.base import get_backend as backend_named
 
 B = TypeVar("B", bound=BaseBackend)
+
+# Every backend a retrain can name: the capabilities' own, and the Prefect GPU
+# work pool, which lives with the flows because it submits a flow run.
+BACKENDS: dict[str, str] = {
+    **CAPABILITY_BACKENDS,
+    "prefect": "ragtune.flows.prefect_backend:PrefectBackend",
+}
 
 
 def get_backend(
@@ -25,6 +33,7 @@ def get_backend(
         settings.estimate,
         settings.root,
         secret_resolver=secret_resolver,
+        known=BACKENDS,
     )
 
 

@@ -18,8 +18,8 @@ import typer
 from ragtune.app.settings import Settings
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.errors import ConfigError
-from ragtune.tasks.operations.automations import PREFIX, automation_documents
-from ragtune.tasks.operations.deployments import (
+from ragtune.flows.automations import PREFIX, automation_documents
+from ragtune.flows.deployments import (
     DeploymentSpec,
     build_specs,
     render_prefect_yaml,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def index_tags(
     settings = load(params)
     tags = Catalog.from_settings(settings).index.tags()
     if as_json:
-        emit_json({"tags": [_tag_json(t) for t in tags]})
+        emit_json({"tags": [t.to_json() for t in tags]})
         return
     table = Table("tag", "version", "created", "data hash", "recall@k", "live")
     for t in tags:
@@ -156,29 +157,21 @@ def index_tags(
 @index_app.command("rollback")
 def index_rollback(
     tag: str = typer.Argument(..., help="A tag from `ragtune index tags`."),
+    by: str = typer.Option(
+        os.environ.get("USER") or "cli", "--by", help="Who rolls back (for the log)."
+    ),
     params: Path | None = PARAMS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Serve a previously published index version again."""
-    from ragtune.tasks.index.publish import rollback
+    """Serve a previously published index version again (the index-rollback
+    flow: audited, with the ``ragtune.index.rolled-back`` event)."""
+    from ragtune.flows.rollback import index_rollback as rollback_flow
 
-    catalog = Catalog.from_settings(load(params))
-    restored = rollback(catalog.index.uri, catalog.index.table, tag)
-    catalog.audit().append(
-        "index.rolled-back", actor="cli", tag=restored.tag, version=restored.version
-    )
+    load(params)  # a bad params file fails here, before Prefect starts
+    summary = rollback_flow(tag, actor=by, params_path=str(params) if params else None)
     if as_json:
-        emit_json({"live": _tag_json(restored)})
+        emit_json(summary)
         return
-    console.print(f"live index is now {restored.tag} (version {restored.version})")
-
-
-def _tag_json(tag) -> dict:  # noqa: ANN001 - PublishedTag
-    return {
-        "tag": tag.tag,
-        "version": tag.version,
-        "created_at": tag.created_at,
-        "data_hash": tag.data_hash,
-        "metrics": tag.metrics,
-        "live": tag.live,
-    }
+    live = summary["live"]
+    state = "is now" if summary["changed"] else "already was"
+    console.print(f"live index {state} {live['tag']} (version {live['version']})")

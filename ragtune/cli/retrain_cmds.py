@@ -23,8 +23,6 @@ from ragtune.cli.app import (
 )
 from ragtune.interrupt import sigterm_raises
 
-BACKENDS = ("local", "prefect", "modal", "runpod")
-
 
 @app.command()
 def retrain(
@@ -46,10 +44,12 @@ def retrain(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build the SFT set, run its gates, check the cost cap, train a candidate."""
+    from ragtune.app.backends import BACKENDS
     from ragtune.flows.retrain import retrain as retrain_flow
 
     if backend is not None and backend not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {backend!r}; use one of {BACKENDS}")
+        known = ", ".join(BACKENDS)
+        raise typer.BadParameter(f"unknown backend {backend!r}; use one of {known}")
     from ragtune.cli.progress_view import progress_bars
     from ragtune.flows._train_watch import STOPS, signal_name
     from ragtune.flows.promotion import PromotionRejected

@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -43,10 +43,11 @@ HANDLE_FILE = "handle.json"
 PROGRESS_TICK_S = 1.0  # progress is a local file read: cheap to poll often
 
 # name -> "module:class"; imported on demand so that choosing the local backend
-# never imports Prefect, httpx or the Modal SDK.
+# never imports httpx or the Modal SDK. The Prefect work-pool backend is an
+# orchestrator, not a capability: the application layer adds it
+# (ragtune.app.backends.BACKENDS).
 BACKENDS: dict[str, str] = {
     "local": "ragtune.tasks.backends.local:LocalBackend",
-    "prefect": "ragtune.tasks.backends.prefect_backend:PrefectBackend",
     "modal": "ragtune.tasks.backends.modal_backend:ModalBackend",
     "runpod": "ragtune.tasks.backends.runpod_backend:RunPodBackend",
 }
@@ -309,25 +310,28 @@ def get_backend(
     root: Path,
     *,
     secret_resolver: SecretResolver | None = None,
+    known: Mapping[str, str] = BACKENDS,
 ) -> Backend:
     """The backend called ``name`` (``backends.default`` when None).
 
     Args:
-        name: local, prefect, modal or runpod.
+        name: A key of ``known``: local, modal or runpod, and prefect where the
+            application layer adds it.
         backends: The ``backends`` section.
         estimator: The ``estimate`` section (GPU catalogue, cost cap).
         root: The folder relative paths resolve against.
         secret_resolver: Reads a Prefect Secret block by name; needed only when
             a ``*_block`` key is set (flows pass ``Secret.load(n).get()``).
+        known: name -> "module:class" of the backends to choose from.
 
     Raises:
         ConfigError: the name is not a known backend (the message lists them).
     """
     chosen = name or backends.default
-    if chosen not in BACKENDS:
+    if chosen not in known:
         raise ConfigError(
-            f"unknown backend {chosen!r}; known backends: {', '.join(BACKENDS)}"
+            f"unknown backend {chosen!r}; known backends: {', '.join(known)}"
         )
-    module, cls_name = BACKENDS[chosen].split(":")
+    module, cls_name = known[chosen].split(":")
     cls = getattr(importlib.import_module(module), cls_name)
     return cls.from_config(backends, estimator, root, secret_resolver=secret_resolver)

@@ -58,6 +58,17 @@ class PublishedTag:
     documents_version: int
     live: bool = False
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``index tags`` and ``index rollback`` print for a tag."""
+        return {
+            "tag": self.tag,
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "data_hash": self.data_hash,
+            "metrics": self.metrics,
+            "live": self.live,
+        }
+
 
 def open_live(uri: str, table: str) -> Table | None:
     """The chunk table checked out at the live version; None before any publish."""

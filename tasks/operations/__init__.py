@@ -1,5 +1,6 @@
-"""Operations: deployments from params, trigger decisions, format watch.
+"""Operations: the trigger rules (which event asks for which flow run) and the
+format watch, as plain Python.
 
-Plain Python: the Prefect API calls that apply these live in the CLI
-(``ragtune deploy``) and the ``trigger-router`` flow.
+The deployments and automations that carry these rules to a Prefect server live
+on the flows side (``flows/deployments.py``, ``flows/automations.py``).
 """

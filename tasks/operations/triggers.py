@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from ragtune import events
-from ragtune.tasks.operations.deployments import refresh_deployment_name
 
 FORMAT_CHANGED = "ragtune.format.changed"
 RETRAIN_DEADLINE = "ragtune.retrain.deadline"
@@ -21,6 +20,12 @@ REFRESH_FLOW = "knowledge-refresh"
 RETRAIN = "retrain/retrain"
 ROUTER = "trigger-router/trigger-router"
 WATCHED_CLASS = "regulatory"  # the watcher mirrors sources into this class's area
+
+
+def refresh_deployment_name(freshness_class: str) -> str:
+    """The deployment that refreshes one freshness class (the rules aim at it;
+    ``flows/deployments.py`` creates it under this name)."""
+    return f"refresh-{freshness_class}"
 
 
 @dataclass(frozen=True)

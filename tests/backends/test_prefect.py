@@ -14,7 +14,7 @@ import pytest
 
 from ragtune.app.backends import build_backend
 from ragtune.errors import ConfigError
-from ragtune.tasks.backends.prefect_backend import (
+from ragtune.flows.prefect_backend import (
     STATE_MAP,
     PrefectBackend,
     map_state,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ragtune.app.backends import get_backend
+from ragtune.app.backends import BACKENDS, get_backend
 from ragtune.errors import ConfigError
-from ragtune.tasks.backends import BACKENDS, Backend, JobHandle, JobStatus
+from ragtune.tasks.backends import Backend, JobHandle, JobStatus
 from ragtune.tasks.backends.config import BackendConfig
 from ragtune.tasks.backends.costcap import PlanSummary
 
@@ -20,6 +20,11 @@ def test_unknown_backend_is_a_config_error_listing_the_known_ones(tmp_path):
     text = str(err.value)
     assert "'slurm'" in text
     assert all(name in text for name in ("local", "prefect", "modal", "runpod"))
+
+
+def test_the_application_offers_every_backend_and_prefect_sits_with_the_flows():
+    assert sorted(BACKENDS) == ["local", "modal", "prefect", "runpod"]
+    assert BACKENDS["prefect"].startswith("ragtune.flows.")
 
 
 @pytest.mark.parametrize("name", sorted(BACKENDS))

@@ -75,8 +75,20 @@ def test_refresh_json_then_query_tags_rollback(small_project: Path) -> None:
     assert "apr-vs-aer" not in {h["doc_id"] for h in hits["hits"]}
     tags = json.loads(run_cli("index", "tags", "--json", cwd=root).stdout)["tags"]
     assert [t["live"] for t in tags] == [False, True]
-    back = run_cli("index", "rollback", tags[0]["tag"], "--json", cwd=root)
-    assert json.loads(back.stdout)["live"]["tag"] == tags[0]["tag"]
+    back = run_cli(
+        "index", "rollback", tags[0]["tag"], "--by", "ann", "--json", cwd=root
+    )
+    moved = json.loads(back.stdout)
+    assert moved["live"]["tag"] == tags[0]["tag"] and moved["changed"] is True
+    assert moved["previous"] == tags[1]["tag"]
+    again = run_cli("index", "rollback", tags[0]["tag"], "--json", cwd=root)
+    assert json.loads(again.stdout)["changed"] is False
+    records = [
+        json.loads(line)
+        for line in (root / "state" / "audit.jsonl").read_text().splitlines()
+    ]
+    rolled = [r for r in records if r["action"] == "index.rolled-back"]
+    assert len(rolled) == 1 and rolled[0]["actor"] == "ann"
     hits = json.loads(run_cli("query", "what is APR", "--json", cwd=root).stdout)
     assert hits["hits"][0]["doc_id"] == "apr-vs-aer"
     audit = run_cli("audit", "verify", "--json", cwd=root)

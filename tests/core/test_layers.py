@@ -16,8 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ("errors", "events", "audit", "atomic", "schema", "progress", "interrupt")
 ABOVE_TASKS = ("ragtune.app", "ragtune.settings", "ragtune.cli", "ragtune.flows")
-# Prefect-speaking code still under tasks/, to move to the flows side (#16 step 4)
-PREFECT_IN_TASKS = {"tasks/backends/prefect_backend.py"}
 
 
 def imported(path: Path) -> set[str]:
@@ -57,13 +55,15 @@ def test_capabilities_import_neither_settings_nor_what_sits_above() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_only_the_known_modules_under_tasks_speak_prefect() -> None:
+def test_no_capability_speaks_prefect() -> None:
+    """Orchestration (flows, deployments, automations, the work-pool backend)
+    sits on the flows side; capabilities run the same under any orchestrator."""
     speaking = {
         str(path.relative_to(ROOT))
         for path in _sources("tasks")
         if any(_under(n, ("prefect",)) for n in imported(path))
     }
-    assert speaking == PREFECT_IN_TASKS
+    assert speaking == set()
 
 
 def test_a_late_import_counts(tmp_path: Path) -> None:

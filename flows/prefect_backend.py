@@ -5,9 +5,10 @@ the GPU pool picks it up and calls the same ``train(job)`` as every other
 backend. Status and logs come from the Prefect API, and cancelling sets the run
 to Cancelling, which tells its worker to stop the process.
 
-This is the one module under ``tasks/`` that talks to Prefect: submitting to a
-Prefect work pool is its whole job. Prefect is imported inside the methods so
-the other backends never load it.
+It sits with the flows, not with the other backends under ``tasks/``: submitting
+a flow run to a Prefect work pool is orchestration, and capabilities never import
+Prefect. Prefect is imported inside the methods so that listing the backends
+never loads it.
 """
 
 from __future__ import annotations

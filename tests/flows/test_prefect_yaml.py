@@ -15,8 +15,8 @@ from prefect import Flow
 from ragtune.app.settings import load_settings
 from ragtune.cli.deploy_cmds import load_entrypoint, specs_for
 from ragtune.errors import ConfigError
+from ragtune.flows.deployments import render_prefect_yaml
 from ragtune.tasks.operations.config import DeploymentConfig
-from ragtune.tasks.operations.deployments import render_prefect_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT_YAML = ROOT / "prefect.yaml"

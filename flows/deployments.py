@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ragtune.tasks.operations.config import DeploymentConfig, OperationsConfig
+from ragtune.tasks.operations.triggers import refresh_deployment_name
 
 REFRESH = "flows/knowledge_refresh.py:knowledge_refresh"
 RETRAIN = "flows/retrain.py:retrain"
@@ -42,11 +43,6 @@ class DeploymentSpec:
     def full_name(self) -> str:
         """``flow/deployment``, the form ``run_deployment`` takes."""
         return f"{self.flow_name}/{self.name}"
-
-
-def refresh_deployment_name(freshness_class: str) -> str:
-    """The deployment that refreshes one freshness class."""
-    return f"refresh-{freshness_class}"
 
 
 def build_specs(
