@@ -77,13 +77,7 @@ def index_rollback(
         "changed": was != restored.tag,
     }
     if summary["changed"]:
-        catalog.audit().append(
-            "index.rolled-back",
-            actor=actor,
-            tag=restored.tag,
-            version=restored.version,
-            previous=was,
-        )
         payload = {"tag": restored.tag, "version": restored.version, "previous": was}
+        catalog.audit().append("index.rolled-back", actor=actor, **payload)
         emit(events.INDEX_ROLLED_BACK, "index", index.table, payload)
     return summary
