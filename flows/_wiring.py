@@ -14,7 +14,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from ragtune.events import resource_id
+from ragtune.audit import AuditLog
+from ragtune.events import ALL_EVENTS, resource_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,3 +65,28 @@ def emit(event: str, kind: str, name: str, payload: dict[str, Any]) -> None:
         payload=payload,
     )
     get_run_logger().info("event %s (%s)", event, "sent" if emitted else "not sent")
+
+
+def record(
+    audit: AuditLog,
+    action: str,
+    resource: tuple[str, str],
+    payload: dict[str, Any],
+    *,
+    actor: str = "ragtune",
+    audit_only: dict[str, Any] | None = None,
+) -> None:
+    """Write one fact to the audit log, then announce it as ``ragtune.<action>``.
+
+    The audit record comes first: it is the evidence, the event only a trigger,
+    and an event without its record would leave automations acting on a fact the
+    log cannot show. The record names its event; ``audit_only`` holds details
+    too large or too internal for an event payload (Prefect refuses large
+    events), kept in the record alone.
+    """
+    event = f"ragtune.{action}"
+    if event not in ALL_EVENTS:
+        raise ValueError(f"{event} is not a ragtune event (ragtune/events.py)")
+    audit.append(action, actor=actor, event=event, **payload, **(audit_only or {}))
+    kind, name = resource
+    emit(event, kind, name, payload)

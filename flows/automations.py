@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from ragtune import events
-from ragtune.tasks.operations.triggers import FORMAT_CHANGED
 
 PREFIX = "ragtune: "
 ROUTED = (
     events.SOURCE_CHANGED,
     events.REGULATORY_UPDATED,
     events.DRIFT_DETECTED,
-    FORMAT_CHANGED,
+    events.FORMAT_CHANGED,
 )
 FLOW_FAILED = "prefect.flow-run.Failed"
 

@@ -21,11 +21,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.monitoring import drift_paths, published_metrics, run_check
 from ragtune.app.settings import Settings, load_settings
-from ragtune.flows._wiring import emit, rename_run, retrying, step
+from ragtune.flows._wiring import record, rename_run, retrying, step
 from ragtune.tasks.monitoring.inputs import gather_inputs
 from ragtune.tasks.monitoring.monitor import DriftCheck
 from ragtune.tasks.monitoring.report import render_markdown
@@ -115,5 +114,4 @@ def _act(settings: Settings, check: DriftCheck) -> None:
         "window": window,
         "checked_at": check.checked_at.isoformat(),
     }
-    emit(events.DRIFT_DETECTED, "drift", findings[0]["detector"], payload)
-    audit.append("drift.detected", event=events.DRIFT_DETECTED, **payload)
+    record(audit, "drift.detected", ("drift", findings[0]["detector"]), payload)

@@ -14,9 +14,8 @@ from prefect import flow, get_run_logger
 
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import emit
+from ragtune.flows._wiring import record
 from ragtune.tasks.operations.format_watch import check_formats, save_baseline
-from ragtune.tasks.operations.triggers import FORMAT_CHANGED
 
 
 @flow(name="format-watch", log_prints=False)
@@ -28,10 +27,8 @@ def format_watch(params_path: str | None = None) -> dict[str, Any]:
     check = check_formats(settings.root, list(ops.format_files), baseline)
     if check.any_changed:
         payload = {"files": list(check.changed), "hashes": check.hashes}
-        emit(FORMAT_CHANGED, "format", "outputs", payload)
-        Catalog.from_settings(settings).audit().append(
-            "format.changed", event=FORMAT_CHANGED, **payload
-        )
+        audit = Catalog.from_settings(settings).audit()
+        record(audit, "format.changed", ("format", "outputs"), payload)
     if check.any_changed or check.first_run:
         save_baseline(baseline, check.hashes)
     get_run_logger().info("format files changed: %s", list(check.changed) or "none")

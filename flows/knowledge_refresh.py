@@ -15,6 +15,7 @@ A failure anywhere leaves the live index as it was.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
@@ -25,13 +26,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from ragtune import events
-from ragtune.app.catalog import Catalog
+from ragtune.app.catalog import Catalog, IndexLocation
 from ragtune.app.index import open_store
 from ragtune.app.settings import Settings, load_settings
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
-from ragtune.flows._wiring import emit, rename_run, retrying, step
+from ragtune.flows._wiring import record, rename_run, retrying, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.evaluation.beir import load_beir
@@ -129,12 +129,8 @@ def evaluate_task(
 publish_task = step(publish, "publish")
 
 
-def _reports(settings: Settings) -> Path:
-    return Catalog.from_settings(settings).reports_dir
-
-
-def _previous_metrics(settings: Settings) -> dict[str, float]:
-    live = Catalog.from_settings(settings).index.live_tag()
+def _previous_metrics(index: IndexLocation) -> dict[str, float]:
+    live = index.live_tag()
     return {} if live is None else dict(live.metrics.get("retrieval", {}))
 
 
@@ -164,9 +160,10 @@ def knowledge_refresh(
     if rebuild and classes:
         raise InputError("a rebuild replaces the whole index: drop the class filter")
     today = today or date.today()
-    audit = Catalog.from_settings(settings).audit()
+    catalog = Catalog.from_settings(settings)
+    audit = catalog.audit()
     kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
-    workdir = Catalog.from_settings(settings).state_dir / "revisions"
+    workdir = catalog.state_dir / "revisions"
     revision = pin_data_task(kb_path, rev, workdir)
     logger.info(
         "data %s (%s) hash %s", revision.kb_path, rev or "worktree", revision.data_hash
@@ -183,10 +180,11 @@ def knowledge_refresh(
     embedder = build_embedder(settings.embedding)
     freshness = classify_task(report.documents, settings.freshness, embedder, today)
     store = open_store(settings, embedder, rebuild=rebuild)
-    previous = _previous_metrics(settings)
+    previous = _previous_metrics(catalog.index)
     labels = {c.doc_id: c.label for c in freshness.classifications}
     live = {} if rebuild else store.live_documents()
-    plan = plan_task(report.documents, labels, live, _scope(settings, labels, classes))
+    scope = _scope(settings.freshness.classes, catalog.index, labels, classes)
+    plan = plan_task(report.documents, labels, live, scope)
     chunks, hashes = chunk_task(
         plan.documents, labels, settings.chunking, revision.data_hash
     )
@@ -201,22 +199,16 @@ def knowledge_refresh(
     tag = None
     if stats.needs_publish:
         tag = publish_task(store, checks, {"retrieval": retrieval}, revision.data_hash)
-        audit.append(
-            "index.published",
-            tag=tag.tag,
-            version=tag.version,
-            data_hash=revision.data_hash,
-            metrics=retrieval,
-        )
-        emit(
-            events.INDEX_PUBLISHED,
-            "index",
-            settings.index.table,
-            {"tag": tag.tag, "version": tag.version, "data_hash": revision.data_hash},
-        )
-        _clean_up(settings)
+        published = {
+            "tag": tag.tag, "version": tag.version, "data_hash": revision.data_hash
+        }  # fmt: skip
+        record(
+            audit, "index.published", ("index", catalog.index.table), published,
+            audit_only={"metrics": retrieval},
+        )  # fmt: skip
+        _clean_up(catalog.index, settings.index.keep_versions_days)
     reports = {
-        "quarantine": str(write_quarantine_report(report, _reports(settings))),
+        "quarantine": str(write_quarantine_report(report, catalog.reports_dir)),
         "data_docs": report.data_docs_path,
     }
     summary = replace(
@@ -231,31 +223,26 @@ def knowledge_refresh(
 
 
 def _scope(
-    settings: Settings, labels: dict[str, str], classes: list[str] | None
+    known: Collection[str],
+    index: IndexLocation,
+    labels: dict[str, str],
+    classes: list[str] | None,
 ) -> set[str] | None:
     """Doc ids a class-scoped refresh may touch; None refreshes everything."""
     if not classes:
         return None
-    unknown = sorted(set(classes) - set(settings.freshness.classes))
+    unknown = sorted(set(classes) - set(known))
     if unknown:
         raise InputError(
-            f"unknown freshness class {', '.join(unknown)}; known: "
-            f"{', '.join(settings.freshness.classes)}"
+            f"unknown freshness class {', '.join(unknown)}; known: {', '.join(known)}"
         )
-    live = Catalog.from_settings(settings).index.open_live()
-    return class_scope(indexed_categories(live), labels, classes)
+    return class_scope(indexed_categories(index.open_live()), labels, classes)
 
 
-def _clean_up(settings: Settings) -> None:
+def _clean_up(index: IndexLocation, keep_days: float) -> None:
     """Retention after a publish; never deletes a tagged version. A failure here
     leaves the new version live, so it is logged rather than failing the run."""
-    index = Catalog.from_settings(settings).index
-    state = cleanup_task(
-        index.uri,
-        index.table,
-        settings.index.keep_versions_days,
-        return_state=True,
-    )
+    state = cleanup_task(index.uri, index.table, keep_days, return_state=True)
     if not state.is_completed():
         get_run_logger().warning("index cleanup did not complete: %s", state.message)
 
@@ -269,12 +256,13 @@ def _record_validation(
         "quarantined": len(report.rejected),
         "share": report.quarantine_share,
     }
-    audit.append("data.validated", **payload)
-    emit(events.DATA_VALIDATED, "data", rev.data_hash, payload)
+    record(audit, "data.validated", ("data", rev.data_hash), payload)
     if report.rejected:
         paths = [r.source_path for r in report.rejected]
-        audit.append("data.quarantined", data_hash=rev.data_hash, files=paths)
-        emit(events.DATA_QUARANTINED, "data", rev.data_hash, {"files": paths})
+        record(
+            audit, "data.quarantined", ("data", rev.data_hash), {"files": paths},
+            audit_only={"data_hash": rev.data_hash},
+        )  # fmt: skip
 
 
 def _summary(

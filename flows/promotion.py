@@ -32,16 +32,15 @@ from prefect.input import RunInput
 from prefect.transactions import transaction
 from pydantic import Field
 
-from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.promotion import evaluate_candidate
 from ragtune.app.settings import Settings
+from ragtune.audit import AuditLog
 from ragtune.errors import GateFailed
-from ragtune.flows._wiring import emit
+from ragtune.flows._wiring import record
 from ragtune.tasks.promotion import approval as ap
 from ragtune.tasks.promotion.eval_gate import GateDecision, evaluation_gate
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
-from ragtune.tasks.promotion.outcomes import audit_outcome
 from ragtune.tasks.promotion.report import promotion_markdown, rejection_reason
 from ragtune.tasks.registry.lookup import local_adapter
 from ragtune.tasks.registry.models import TransitionOutcome, TransitionPlan
@@ -67,11 +66,13 @@ class PromotionRejected(GateFailed):
 
 @task(name="evaluation-gate", cache_policy=NO_CACHE)
 def evaluation_task(
-    settings: Settings, adapter: Path, gap: KnowledgeGap | None
+    settings: Settings,
+    catalog: Catalog,
+    registry: ModelRegistry,
+    adapter: Path,
+    gap: KnowledgeGap | None,
 ) -> list[GateDecision]:
     """Evaluate against base + RAG and the champion; one decision per scope."""
-    catalog = Catalog.from_settings(settings)
-    registry = catalog.registry()
     champion = registry.champion()
     champion_dir = None
     if champion is not None:
@@ -146,24 +147,27 @@ def ask_approval(
 
 
 def reject(
-    settings: Settings, version: int, gate: str, reason: str, summary: dict
+    catalog: Catalog,
+    registry: ModelRegistry,
+    version: int,
+    gate: str,
+    reason: str,
+    summary: dict,
 ) -> PromotionRejected:
     """Mark the version rejected, audit and emit it; the caller raises the result."""
-    registry = Catalog.from_settings(settings).registry()
     registry.record_rejection(version, reason)
-    name = settings.registry.model_name
-    Catalog.from_settings(settings).audit().append(
-        "model.rejected", actor=summary.get("approver") or "ragtune",
-        version=version, gate=gate, reason=reason,
+    record(
+        catalog.audit(), "model.rejected", ("model", registry.cfg.model_name),
+        {"version": version, "gate": gate, "reason": reason},
+        actor=summary.get("approver") or "ragtune",
     )  # fmt: skip
-    emit(events.MODEL_REJECTED, "model", name,
-         {"version": version, "gate": gate, "reason": reason})  # fmt: skip
     summary.update(status="rejected", gate=gate, reason=reason)
     return PromotionRejected(f"version {version} rejected by {gate}: {reason}", summary)
 
 
 def run_gates(
     settings: Settings,
+    catalog: Catalog,
     version: int,
     adapter: Path,
     train_path: Path,
@@ -182,13 +186,13 @@ def run_gates(
     Raises:
         PromotionRejected: a gate or the approver rejected the version.
     """
-    registry = Catalog.from_settings(settings).registry()
+    registry = catalog.registry()
     info = registry.get(version)
     if registry.cfg.champion_alias in info.aliases:
         return {"version": version, "status": "champion", "index_tag": info.index_tag}
     if info.status == "rejected":
         raise PromotionRejected(f"version {version} was rejected before")
-    decisions = evaluation_task(settings, adapter, gap)
+    decisions = evaluation_task(settings, catalog, registry, adapter, gap)
     # privacy costs minutes on a real model: only worth it for a contender
     privacy = (
         privacy_task(settings, adapter, train_path, heldout_path)
@@ -200,20 +204,20 @@ def run_gates(
     if reason:
         failed = next((d.scope for d in decisions if not d.passed), "privacy")
         gate = "evaluation" if failed == "eval" else failed
-        raise reject(settings, version, gate, reason, summary)
+        raise reject(catalog, registry, version, gate, reason, summary)
     decision = ask_approval(settings, version, privacy)
     summary.update(approver=decision.approver, approval=decision.how)
-    Catalog.from_settings(settings).audit().append(
+    catalog.audit().append(
         decision.audit_action, actor=decision.approver,
         version=version, how=decision.how, reason=decision.reason,
     )  # fmt: skip
     if not decision.approve:
-        raise reject(settings, version, "approval", decision.reason, summary)
+        raise reject(catalog, registry, version, "approval", decision.reason, summary)
     registry.record_approval(version, decision.approver)
     plan = registry.plan_promotion(
         version, info.index_tag, decision.approver, decision.reason
     )
-    publish_outcome(settings, promote_in_transaction(registry, plan))
+    publish_outcome(catalog.audit(), promote_in_transaction(registry, plan))
     summary.update(status="promoted", champion=version)
     return summary
 
@@ -305,9 +309,9 @@ def _verify_restored(registry: ModelRegistry, plan: TransitionPlan) -> str:
     )
 
 
-def publish_outcome(settings: Settings, outcome: TransitionOutcome) -> None:
+def publish_outcome(audit: AuditLog, outcome: TransitionOutcome) -> None:
     """Audit record and Prefect event of a committed move (none for a no-op)."""
-    audit_outcome(Catalog.from_settings(settings).audit(), outcome)
-    if outcome.event is not None:
-        spec = outcome.event
-        emit(spec.event, spec.kind, spec.name, spec.payload)
+    entry = outcome.audit
+    if entry is not None:
+        model = ("model", outcome.plan.model_name)
+        record(audit, entry.action, model, entry.details, actor=entry.actor)

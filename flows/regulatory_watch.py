@@ -24,10 +24,9 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import Settings, load_settings
-from ragtune.flows._wiring import emit, rename_run, retrying, step
+from ragtune.flows._wiring import record, rename_run, retrying, step
 from ragtune.tasks.watch.models import SourceChange
 from ragtune.tasks.watch.report import render_markdown, summary_json
 from ragtune.tasks.watch.state import load_state, save_state
@@ -123,8 +122,7 @@ def _announce(
             "data_hash": version.data_hash,
             "tracked_by": version.tracked_by,
         }
-        emit(events.SOURCE_CHANGED, "source", change.source, payload)
-        audit.append("source.changed", event=events.SOURCE_CHANGED, **payload)
+        record(audit, "source.changed", ("source", change.source), payload)
         if change.score < threshold:
             continue
         significant = [f for f in change.files if f.significance.score >= threshold]
@@ -138,5 +136,4 @@ def _announce(
             and change.effective_date.isoformat(),
             "data_hash": version.data_hash,
         }
-        emit(events.REGULATORY_UPDATED, "regulatory", change.source, update)
-        audit.append("regulatory.updated", event=events.REGULATORY_UPDATED, **update)
+        record(audit, "regulatory.updated", ("regulatory", change.source), update)

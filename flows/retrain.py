@@ -29,14 +29,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from ragtune import events
 from ragtune.app.backends import get_backend
 from ragtune.app.catalog import Catalog
 from ragtune.app.dataset import build_from_settings, check_from_settings
 from ragtune.app.settings import Settings, load_settings
 from ragtune.errors import GateFailed
 from ragtune.flows._train_watch import STOPS, signal_name, watch
-from ragtune.flows._wiring import emit, prefect_secret, retrying, step
+from ragtune.flows._wiring import prefect_secret, record, retrying, step
 from ragtune.flows.promotion import run_gates
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
@@ -93,6 +92,7 @@ slice_task = step(write_gap_slice, "gap-training-slice")
 
 def make_job(
     settings: Settings,
+    tracking_uri: str,
     build_dir: Path,
     dataset_hash: str,
     train_path: Path | None = None,
@@ -111,20 +111,13 @@ def make_job(
         dataset_hash=dataset_hash,
         output_dir=runs,
         run_name="pending",
-        mlflow_tracking_uri=tracking_uri(settings),
+        mlflow_tracking_uri=tracking_uri,
         mlflow_experiment=settings.retrain.mlflow_experiment,
     )
     key = fingerprint(draft, config)
     return draft.model_copy(
         update={"output_dir": policy.run_dir(runs, key), "run_name": f"qlora-{key}"}
     )
-
-
-def tracking_uri(settings: Settings) -> str:
-    """MLflow URI shared by training runs and the registry (SQLite by default)."""
-    configured = settings.registry.tracking_uri
-    state = Catalog.from_settings(settings).state_dir
-    return configured or f"sqlite:///{state / 'mlflow.db'}"
 
 
 def _run_name() -> str:
@@ -167,7 +160,8 @@ def retrain(
             settings.retrain.gap_training.get(gap_name, {}),
         )
         gap = target.gate
-    audit = Catalog.from_settings(settings).audit()
+    catalog = Catalog.from_settings(settings)
+    audit = catalog.audit()
     runs = settings.path(settings.retrain.runs_dir)
     now = datetime.now(UTC)
     gate = policy.cooldown(runs, settings.retrain.cooldown_hours, now, force)
@@ -188,15 +182,13 @@ def retrain(
         )
         _artifact_gates(checks)
         if not checks.passed:
-            emit(
-                events.MODEL_REJECTED,
-                "model",
-                settings.registry.model_name,
-                {
-                    "gate": "dataset",
-                    "reason": "; ".join(g.reason for g in checks.failures),
-                },
-            )
+            rejected = {
+                "gate": "dataset",
+                "reason": "; ".join(g.reason for g in checks.failures),
+                "dataset_hash": build.dataset_hash,
+            }
+            model = ("model", settings.registry.model_name)
+            record(audit, "model.rejected", model, rejected)
             raise GateFailed(
                 "dataset gates failed: "
                 + "; ".join(f"{g.name}: {g.reason}" for g in checks.failures)
@@ -217,8 +209,8 @@ def retrain(
                 target.name if target else None,
             )
         job = make_job(
-            settings, build.out_dir, build.dataset_hash, train_path, heldout,
-            target.training if target else None,
+            settings, catalog.tracking_uri, build.out_dir, build.dataset_hash,
+            train_path, heldout, target.training if target else None,
         )  # fmt: skip
         result = policy.existing_result(job)
         reused = result is not None
@@ -244,13 +236,14 @@ def retrain(
         if target is not None:
             summary["gap"] = target.name
         summary["registered_version"] = register_task(
-            settings, result, build, target.name if target else None
+            catalog, result, build, target.name if target else None
         )
         audit.append("retrain.candidate", **summary)
         _artifact_card(result)
         if summary["registered_version"] is not None and gates:
             summary["promotion"] = run_gates(
                 settings,
+                catalog,
                 summary["registered_version"],
                 Path(result.adapter_dir),
                 job.train_path,
@@ -262,7 +255,7 @@ def retrain(
 
 @task(name="register-candidate", cache_policy=NO_CACHE)
 def register_task(
-    settings: Settings,
+    catalog: Catalog,
     result: TrainingResult,
     build,  # noqa: ANN001 - the dataset build result
     gap: str | None = None,
@@ -276,7 +269,6 @@ def register_task(
     from ragtune.tasks.registry.models import Lineage
     from ragtune.tasks.training.card import TrainingCard
 
-    catalog = Catalog.from_settings(settings)
     live = catalog.index.live_tag()
     if live is None:
         get_run_logger().warning("no live index tag: candidate not registered")

@@ -21,10 +21,9 @@ from typing import Any
 
 from prefect import flow
 
-from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import emit
+from ragtune.flows._wiring import record
 from ragtune.flows.promotion import promote_in_transaction, publish_outcome
 from ragtune.tasks.index.publish import rollback as move_live_back
 from ragtune.tasks.promotion.outcomes import transition_summary
@@ -44,11 +43,11 @@ def rollback(
         TransitionFailed: a step failed; both were restored (or the message says
             which undo failed).
     """
-    settings = load_settings(params_path)
-    registry = Catalog.from_settings(settings).registry()
+    catalog = Catalog.from_settings(load_settings(params_path))
+    registry = catalog.registry()
     plan = registry.plan_rollback(version, actor, reason)
     outcome = promote_in_transaction(registry, plan)
-    publish_outcome(settings, outcome)
+    publish_outcome(catalog.audit(), outcome)
     return transition_summary(outcome)
 
 
@@ -78,6 +77,8 @@ def index_rollback(
     }
     if summary["changed"]:
         payload = {"tag": restored.tag, "version": restored.version, "previous": was}
-        catalog.audit().append("index.rolled-back", actor=actor, **payload)
-        emit(events.INDEX_ROLLED_BACK, "index", index.table, payload)
+        record(
+            catalog.audit(), "index.rolled-back", ("index", index.table), payload,
+            actor=actor,
+        )  # fmt: skip
     return summary

@@ -23,11 +23,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
-from ragtune import events
 from ragtune.app.catalog import Catalog
 from ragtune.app.operations import build_context
 from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import emit
+from ragtune.audit import AuditLog
+from ragtune.flows._wiring import record
 from ragtune.tasks.operations.triggers import (
     Action,
     TriggerDecision,
@@ -61,7 +61,8 @@ def trigger_router(
         event_id=event_id,
     )
     decision = decide(event, build_context(settings, now))
-    Catalog.from_settings(settings).audit().append(
+    audit = Catalog.from_settings(settings).audit()
+    audit.append(
         "trigger.decided",
         actor="trigger-router",
         trigger_event={
@@ -77,7 +78,7 @@ def trigger_router(
         if action.kind == "retrain" and refreshes:
             _wait_finished(refreshes, settings.operations.refresh_wait_s)
             refreshes = []
-        run = _act(action, params_path)
+        run = _act(action, params_path, audit)
         if action.kind == "refresh":
             refreshes.append(run)
         runs.append(str(run.name))
@@ -107,7 +108,7 @@ def _wait_finished(runs: list[FlowRun], timeout_s: float) -> None:
         logger.warning("refresh %s not finished after %ss", name, timeout_s)
 
 
-def _act(action: Action, params_path: str | None) -> FlowRun:
+def _act(action: Action, params_path: str | None, audit: AuditLog) -> FlowRun:
     """Start the run without waiting; the deployment's worker picks it up."""
     parameters = dict(action.parameters)
     if params_path:
@@ -121,12 +122,12 @@ def _act(action: Action, params_path: str | None) -> FlowRun:
     )
     get_run_logger().info("%s: started %s (%s)", action.kind, run.name, action.reason)
     if action.kind == "retrain":
-        emit(
-            events.RETRAIN_REQUESTED,
-            "model",
-            "retrain",
-            {"reason": action.parameters.get("reason"), "why": action.reason},
-        )
+        requested = {
+            "reason": action.parameters.get("reason"),
+            "why": action.reason,
+            "run": str(run.name),
+        }
+        record(audit, "retrain.requested", ("model", "retrain"), requested)
     return run
 
 

@@ -9,6 +9,7 @@ DATA_QUARANTINED: Final = "ragtune.data.quarantined"
 INDEX_PUBLISHED: Final = "ragtune.index.published"
 INDEX_ROLLED_BACK: Final = "ragtune.index.rolled-back"
 DRIFT_DETECTED: Final = "ragtune.drift.detected"
+FORMAT_CHANGED: Final = "ragtune.format.changed"
 RETRAIN_REQUESTED: Final = "ragtune.retrain.requested"
 MODEL_PROMOTED: Final = "ragtune.model.promoted"
 MODEL_REJECTED: Final = "ragtune.model.rejected"
@@ -22,6 +23,7 @@ ALL_EVENTS: Final = (
     INDEX_PUBLISHED,
     INDEX_ROLLED_BACK,
     DRIFT_DETECTED,
+    FORMAT_CHANGED,
     RETRAIN_REQUESTED,
     MODEL_PROMOTED,
     MODEL_REJECTED,

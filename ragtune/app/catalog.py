@@ -118,6 +118,14 @@ class Catalog:
         """Registered adapters fetched to this machine."""
         return self.state_dir / "adapters"
 
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking shared by training runs and the registry (params.yaml's,
+        else SQLite in the state folder)."""
+        from ragtune.tasks.training.tracking import default_tracking_uri
+
+        return self.registry_cfg.tracking_uri or default_tracking_uri(self.state_dir)
+
     def registry_exists(self) -> bool:
         """A configured MLflow server, or a local registry database already written."""
         cfg = self.registry_cfg

@@ -111,8 +111,8 @@ def answer_scorer(
     gap's fine-tuned candidate in the registry answers beside it."""
     from ragtune.app.evaluation import load_prompts, price_key
     from ragtune.tasks.decision.answering import Candidate, HarnessAnswerScorer
-    from ragtune.tasks.evaluation.retriever import index_retriever
     from ragtune.tasks.generation.factory import build_generator, generation_params
+    from ragtune.tasks.index.retrieval import index_retriever
     from ragtune.tasks.registry.lookup import gap_candidate
 
     gen = settings.generation

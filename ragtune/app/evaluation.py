@@ -87,7 +87,7 @@ def price_key(gen: GenerationConfig) -> str | None:
 def live_retriever(settings: Settings) -> Retriever:
     """Hybrid search with full chunk texts on the live index."""
     from ragtune.tasks.embedding.embedder import build_embedder
-    from ragtune.tasks.evaluation.retriever import index_retriever
+    from ragtune.tasks.index.retrieval import index_retriever
 
     table = Catalog.from_settings(settings).index.open_live()
     if table is None:

@@ -14,14 +14,18 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow.compute as pc
-from lancedb.query import MatchQuery
 from lancedb.table import Table
 
 from ragtune.errors import InputError
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
-from ragtune.tasks.index.search import build_filter, hybrid_search
-from ragtune.tasks.index.search_indexes import DISTANCE, TEXT_COLUMN, VECTOR_COLUMN
+from ragtune.tasks.index.search import (
+    build_filter,
+    hybrid_search,
+    text_candidates,
+    vector_candidates,
+)
+from ragtune.tasks.index.search_indexes import TEXT_COLUMN
 
 ChunkSearch = Callable[[str], Sequence[str]]
 SearchFactory = Callable[[str, tuple[str, ...] | None, int], ChunkSearch]
@@ -105,24 +109,9 @@ def _vector(
     depth: int,
     cfg: IndexConfig,
 ) -> list[str]:
-    search = (
-        table.search(
-            embedder.embed([query])[0],
-            query_type="vector",
-            vector_column_name=VECTOR_COLUMN,
-        )
-        .distance_type(DISTANCE)
-        .refine_factor(cfg.vector_refine_factor)
-    )
-    if where:
-        search = search.where(where, prefilter=True)
-    rows = search.select(["doc_id", "_distance"]).limit(depth).to_list()
+    rows = vector_candidates(table, embedder, query, where, depth, cfg)
     return [r["doc_id"] for r in rows]
 
 
 def _text(table: Table, query: str, where: str | None, depth: int) -> list[str]:
-    search = table.search(MatchQuery(query, TEXT_COLUMN), query_type="fts")
-    if where:
-        search = search.where(where, prefilter=True)
-    rows = search.select(["doc_id", "_score"]).limit(depth).to_list()
-    return [r["doc_id"] for r in rows]
+    return [r["doc_id"] for r in text_candidates(table, query, where, depth)]

@@ -65,6 +65,7 @@ class SearchHit:
     vector_rank: int | None
     text_rank: int | None
     snippet: str
+    text: str  # the whole chunk: what a prompt shows and citations check
 
 
 def hybrid_search(
@@ -105,8 +106,8 @@ def hybrid_search(
     _check_request(query, k, candidates, classes, known_classes)
     _check_dimension(table, embedder)
     where = build_filter(classes, in_force_on)
-    vector_rows = _vector_candidates(table, embedder, query, where, candidates, cfg)
-    text_rows = _text_candidates(table, query, where, candidates)
+    vector_rows = vector_candidates(table, embedder, query, where, candidates, cfg)
+    text_rows = text_candidates(table, query, where, candidates)
     fused = fuse_ranks([vector_rows, text_rows], cfg.rrf_k)[:k]
     return [_to_hit(row, score, ranks, query) for row, score, ranks in fused]
 
@@ -216,7 +217,7 @@ def _check_dimension(table: Table, embedder: Embedder) -> None:
         )
 
 
-def _vector_candidates(
+def vector_candidates(
     table: Table,
     embedder: Embedder,
     query: str,
@@ -224,6 +225,7 @@ def _vector_candidates(
     candidates: int,
     cfg: IndexConfig,
 ) -> list[dict[str, Any]]:
+    """The ``candidates`` nearest chunks by cosine distance, ``where`` applied first."""
     vector = embedder.embed([query])[0]
     search = (
         table.search(vector, query_type="vector", vector_column_name=VECTOR_COLUMN)
@@ -236,9 +238,10 @@ def _vector_candidates(
     return search.select([*HIT_COLUMNS, "_distance"]).limit(candidates).to_list()
 
 
-def _text_candidates(
+def text_candidates(
     table: Table, query: str, where: str | None, candidates: int
 ) -> list[dict[str, Any]]:
+    """The ``candidates`` best chunks by BM25, ``where`` applied first."""
     # A MatchQuery (terms OR-ed, BM25) rather than the raw string: the string form
     # parses quotes as phrase queries, which fail on an index built without
     # positions, so a user's stray quote would break search.
@@ -263,6 +266,7 @@ def _to_hit(
         vector_rank=ranks[0],
         text_rank=ranks[1],
         snippet=make_snippet(row["text"], query),
+        text=row["text"],
     )
 
 

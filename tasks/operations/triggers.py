@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from ragtune import events
 
-FORMAT_CHANGED = "ragtune.format.changed"
 RETRAIN_DEADLINE = "ragtune.retrain.deadline"
 REFRESH_FLOW = "knowledge-refresh"
 RETRAIN = "retrain/retrain"
@@ -216,7 +215,7 @@ HANDLERS = {
     events.SOURCE_CHANGED: on_source_changed,
     events.REGULATORY_UPDATED: on_regulatory_updated,
     events.DRIFT_DETECTED: on_drift,
-    FORMAT_CHANGED: on_format_changed,
+    events.FORMAT_CHANGED: on_format_changed,
     RETRAIN_DEADLINE: on_deadline,
 }
 

@@ -30,5 +30,5 @@ def transition_summary(outcome: TransitionOutcome) -> dict[str, Any]:
         "adapter_uri": plan.adapter_uri,
         "actor": plan.actor,
         "reason": plan.reason,
-        "event": None if outcome.event is None else outcome.event.event,
+        "event": outcome.event,
     }

@@ -106,16 +106,6 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
-class EventSpec:
-    """A Prefect event to emit: name, resource ``ragtune.<kind>.<name>``, payload."""
-
-    event: str
-    kind: str
-    name: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class TransitionOutcome:
     """What a promotion or rollback did; audit and event are None for a no-op."""
 
@@ -123,7 +113,11 @@ class TransitionOutcome:
     changed: bool
     record: dict[str, Any] | None = None
     audit: AuditEntry | None = None
-    event: EventSpec | None = None
+
+    @property
+    def event(self) -> str | None:
+        """The event that announces the move: ``ragtune.`` and its audit action."""
+        return None if self.audit is None else f"ragtune.{self.audit.action}"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ragtune import events
 from ragtune.errors import InputError, RagtuneError
 from ragtune.tasks.index import publish
 from ragtune.tasks.registry import lineage as lt
@@ -25,7 +24,6 @@ from ragtune.tasks.registry.config import RegistryConfig
 from ragtune.tasks.registry.mlflow_store import MlflowStore
 from ragtune.tasks.registry.models import (
     AuditEntry,
-    EventSpec,
     TransitionKind,
     TransitionOutcome,
     TransitionPlan,
@@ -192,14 +190,13 @@ def outcome(plan: TransitionPlan, record: dict[str, Any]) -> TransitionOutcome:
         "reason": plan.reason,
         "at": plan.at.isoformat(),
         "promotion_log_hash": record["hash"],
+        "by": plan.actor,  # the event payload's name for the actor
     }
-    name = events.MODEL_PROMOTED if plan.kind == "promote" else events.MODEL_ROLLED_BACK
     return TransitionOutcome(
         plan=plan,
         changed=True,
         record=record,
         audit=AuditEntry(ACTIONS[plan.kind], plan.actor, details),
-        event=EventSpec(name, "model", plan.model_name, {**details, "by": plan.actor}),
     )
 
 

@@ -23,6 +23,7 @@ from ragtune.tasks.generation.base import (
 )
 from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
+from ragtune.tasks.index.retrieval import RetrievedChunk
 from ragtune.tasks.serving import openai_format as fmt
 from ragtune.tasks.serving.api_errors import SERVER, UNAVAILABLE, ApiError
 from ragtune.tasks.serving.auth import Caller
@@ -30,7 +31,7 @@ from ragtune.tasks.serving.config import ServingConfig
 from ragtune.tasks.serving.output_filter import OutputFilter
 from ragtune.tasks.serving.records import Recorder, Served
 from ragtune.tasks.serving.resolver import LoadedModel, ModelResolver
-from ragtune.tasks.serving.retrieval import LiveIndex, LiveState, Source
+from ragtune.tasks.serving.retrieval import LiveIndex, LiveState
 from ragtune.tasks.serving.schemas import ChatCompletionRequest
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class Prepared:
     request: ChatCompletionRequest
     model: LoadedModel
     index: LiveState
-    sources: list[Source]
+    sources: list[RetrievedChunk]
     messages: list[Message]
     params: GenerationParams
 
@@ -178,7 +179,10 @@ class ChatService:
         yield fmt.SSE_DONE
 
     def _messages(
-        self, request: ChatCompletionRequest, question: str, sources: list[Source]
+        self,
+        request: ChatCompletionRequest,
+        question: str,
+        sources: list[RetrievedChunk],
     ) -> list[Message]:
         """Template turns around the conversation: the template's system text plus
         the client's system turns first, earlier turns next, the templated

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ragtune.audit import AuditLog
+from ragtune.tasks.index.retrieval import RetrievedChunk
 from ragtune.tasks.serving.output_filter import OutputFilter
-from ragtune.tasks.serving.retrieval import Source
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Served:
     caller: str
     api_key_id: str | None
     question: str
-    sources: list[Source]
+    sources: list[RetrievedChunk]
     model: str
     adapter_version: str | None
     index_tag: str | None

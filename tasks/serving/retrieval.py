@@ -5,9 +5,8 @@ and swaps it when a publish or rollback moves the tag (``refresh``, called on th
 poll interval and by ``POST /admin/reload``), so answers never come from an
 unpublished version and a new publish needs no restart.
 
-Besides the fused rank score, each source carries the cosine similarity between
-the question and the chunk: rank scores say which chunk came first, not whether
-any chunk was relevant, and the drift monitor needs the latter.
+Each source is a :class:`~ragtune.tasks.index.retrieval.RetrievedChunk`, found
+the way evaluation finds it.
 """
 
 from __future__ import annotations
@@ -17,14 +16,12 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import numpy as np
 from lancedb.table import Table
 
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.publish import list_tags, open_live
-from ragtune.tasks.index.search import hybrid_search
-from ragtune.tasks.index.search_indexes import TEXT_COLUMN, VECTOR_COLUMN
+from ragtune.tasks.index.retrieval import RetrievedChunk, retrieve
 
 log = logging.getLogger(__name__)
 
@@ -36,45 +33,6 @@ class LiveState:
     table: Table
     version: int
     tag: str | None
-
-
-@dataclass(frozen=True)
-class Source:
-    """A retrieved chunk: what the prompt shows and the response cites."""
-
-    doc_id: str
-    title: str
-    source_path: str
-    chunk_id: str
-    section: str
-    score: float  # reciprocal-rank-fusion score
-    similarity: float  # cosine(question, chunk)
-    text: str
-
-    def public(self) -> dict[str, object]:
-        """The fields a client sees (the chunk text stays server-side)."""
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "source_path": self.source_path,
-            "chunk_id": self.chunk_id,
-            "section": self.section,
-            "score": round(self.score, 6),
-            "similarity": round(self.similarity, 4),
-        }
-
-
-class _RecordingEmbedder:
-    """Passes calls through and keeps the last vectors, so the question is
-    embedded once for both search and similarity (one instance per request)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.last: np.ndarray | None = None
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.last = self.inner.embed(texts)
-        return self.last
 
 
 class LiveIndex:
@@ -114,47 +72,13 @@ class LiveIndex:
             log.info("serving index version %d (%s)", table.version, tag)
             return True
 
-    def retrieve(self, state: LiveState, question: str, k: int) -> list[Source]:
+    def retrieve(self, state: LiveState, question: str, k: int) -> list[RetrievedChunk]:
         """The ``k`` best chunks of ``state``'s table for ``question``, best first."""
-        recorder = _RecordingEmbedder(self.embedder)
-        hits = hybrid_search(
+        return retrieve(
             state.table,
-            recorder,
+            self.embedder,
             question,
-            k=k,
+            k,
             known_classes=self.known_classes,
             cfg=self.cfg,
         )
-        if not hits or recorder.last is None:
-            return []
-        rows = _rows_by_id(state.table, [h.chunk_id for h in hits])
-        query = recorder.last[0]
-        return [
-            Source(
-                doc_id=h.doc_id,
-                title=h.title,
-                source_path=h.source_path,
-                chunk_id=h.chunk_id,
-                section=h.section,
-                score=h.score,
-                similarity=float(np.dot(query, rows[h.chunk_id][VECTOR_COLUMN])),
-                text=rows[h.chunk_id][TEXT_COLUMN],
-            )
-            for h in hits
-        ]
-
-
-def _rows_by_id(table: Table, chunk_ids: list[str]) -> dict[str, dict]:
-    """Full text and vector of the given chunks (search hits carry a snippet only)."""
-    quoted = ", ".join("'" + c.replace("'", "''") + "'" for c in chunk_ids)
-    rows = (
-        table.search()
-        .where(f"chunk_id IN ({quoted})")
-        .select(["chunk_id", TEXT_COLUMN, VECTOR_COLUMN])
-        .limit(len(chunk_ids))
-        .to_list()
-    )
-    return {
-        row["chunk_id"]: {**row, VECTOR_COLUMN: np.asarray(row[VECTOR_COLUMN])}
-        for row in rows
-    }

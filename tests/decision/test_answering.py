@@ -18,11 +18,11 @@ from ragtune.tasks.decision.rules import decide
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.config import EvaluationConfig
 from ragtune.tasks.evaluation.harness import Prompts
-from ragtune.tasks.evaluation.retriever import index_retriever
 from ragtune.tasks.generation.base import Generation, GenerationParams, Message
 from ragtune.tasks.generation.prompts import PromptTemplate
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.publish import open_live
+from ragtune.tasks.index.retrieval import index_retriever
 
 JSON_ONLY = r'^\{"answer": "[^"]+"\}$'
 

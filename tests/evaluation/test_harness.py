@@ -26,13 +26,13 @@ from ragtune.tasks.evaluation.harness import (
     sample_queries,
     standard_configs,
 )
-from ragtune.tasks.evaluation.retriever import index_retriever
 from ragtune.tasks.generation.base import Generation, GenerationParams, Message
 from ragtune.tasks.generation.hf import TinyGenerator
 from ragtune.tasks.generation.prompts import PromptTemplate
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.index.publish import open_live, publish, standard_checks
+from ragtune.tasks.index.retrieval import index_retriever
 from ragtune.tasks.index.store import IndexStore
 from ragtune.tasks.ingest.models import Document
 from ragtune.tasks.training.config import QLoRAConfig

@@ -15,6 +15,7 @@ from ragtune.errors import ConfigError, InputError
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.retrieval import evaluate_retrieval
 from ragtune.tasks.index.config import IndexConfig
+from ragtune.tasks.index.retrieval import index_retriever, retrieve
 from ragtune.tasks.index.schema import Chunk, chunk_schema
 from ragtune.tasks.index.search import (
     build_filter,
@@ -24,6 +25,7 @@ from ragtune.tasks.index.search import (
     make_snippet,
 )
 from ragtune.tasks.index.search_indexes import ensure_search_indexes
+from ragtune.tasks.serving.retrieval import LiveIndex, LiveState
 
 D = date
 CLASSES = ("regulatory", "product-pricing", "historical", "domain-concept")
@@ -355,3 +357,35 @@ def test_evaluation_over_hybrid_search(tmp_path: Path, table, embedder) -> None:
     assert m.n_queries == 3
     assert m.recall_at_k == 1.0
     assert m.mrr == 1.0
+
+
+def test_retrieval_gives_whole_chunks_with_their_similarity(table, embedder) -> None:
+    question = "How quickly should I tell anyone that my automobile was taken?"
+    chunks = retrieve(table, embedder, question, 3)
+    hits = hybrid_search(table, embedder, question, k=3)
+    assert [c.chunk_id for c in chunks] == [h.chunk_id for h in hits]
+    texts = {row[0]: row[2] for row in CORPUS}
+    query = embedder.embed([question])[0]
+    for chunk in chunks:
+        assert chunk.text == texts[chunk.doc_id]  # the whole chunk, not a snippet
+        vector = embedder.embed([chunk.text])[0]
+        assert chunk.similarity == pytest.approx(float(query @ vector), abs=1e-5)
+    assert chunks[0].doc_id == "reg-theft" and chunks[0].similarity > 0.3
+    assert chunks[0].similarity > chunks[-1].similarity
+    assert set(chunks[0].public()) >= {"doc_id", "chunk_id", "score", "similarity"}
+    assert "text" not in chunks[0].public()  # clients never get the chunk text
+
+
+def test_evaluation_and_serving_retrieve_the_same_chunks(table, embedder) -> None:
+    question = "minimum deductible per claim"
+    for_eval = index_retriever(table, embedder, k=4, classes=["product-pricing"])
+    served = retrieve(table, embedder, question, 4, classes=["product-pricing"])
+    assert for_eval(question) == served
+    assert {c.doc_id for c in served} <= {
+        row[0] for row in CORPUS if row[1] == "product-pricing"
+    }
+    state = LiveState(table=table, version=table.version, tag=None)
+    index = LiveIndex("unused", IndexConfig(), embedder)
+    assert index.retrieve(state, "deductible", 5) == retrieve(
+        table, embedder, "deductible", 5
+    )

@@ -8,7 +8,6 @@ import pytest
 
 from ragtune import events
 from ragtune.tasks.operations.triggers import (
-    FORMAT_CHANGED,
     RETRAIN_DEADLINE,
     ROUTER,
     TriggerContext,
@@ -113,7 +112,7 @@ def test_drift_retrains_within_the_gpu_budget(spent: float, fires: bool) -> None
 
 
 def test_format_change_retrains_and_unknown_events_do_nothing() -> None:
-    fmt = decide(ev(FORMAT_CHANGED, files=["schemas/claim.json"]), ctx())
+    fmt = decide(ev(events.FORMAT_CHANGED, files=["schemas/claim.json"]), ctx())
     assert [a.parameters["reason"] for a in fmt.actions] == ["format-change"]
     assert "schemas/claim.json" in fmt.reasons[0]
     other = decide(ev("ragtune.index.published"), ctx())

@@ -85,7 +85,7 @@ def test_promote_then_rollback_moves_model_and_index_together(project) -> None:
 
     first = registry.promote(1, tag_a, "alice", "beats base+RAG by 0.12 F1")
     assert registry.champion().version == 1 and _live(project)[0] == tag_a
-    assert first.event.event == events.MODEL_PROMOTED and first.audit.actor == "alice"
+    assert first.event == events.MODEL_PROMOTED and first.audit.actor == "alice"
     assert registry.get(1).approver == "alice" and registry.get(1).deployed_at
 
     registry.promote(2, None, "bob", "fresher pricing")  # None: its evaluated tag
@@ -94,7 +94,7 @@ def test_promote_then_rollback_moves_model_and_index_together(project) -> None:
 
     back = registry.rollback(1, actor="carol", reason="complaints about v2")
     assert registry.champion().version == 1 and _live(project)[0] == tag_a
-    assert back.event.event == events.MODEL_ROLLED_BACK
+    assert back.event == events.MODEL_ROLLED_BACK
     assert back.audit.details["from_version"] == 2
     assert back.audit.details["index_tag"] == tag_a
 

@@ -33,12 +33,12 @@ from ragtune.app.evaluation import load_prompts
 from ragtune.app.settings import load_settings
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.harness import HarnessConfig, run_harness
-from ragtune.tasks.evaluation.retriever import index_retriever
 from ragtune.tasks.generation.base import GenerationParams, Message
 from ragtune.tasks.generation.factory import build_generator, generation_params
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig, IndexConfig
 from ragtune.tasks.index.publish import open_live, publish, standard_checks
+from ragtune.tasks.index.retrieval import index_retriever
 from ragtune.tasks.index.store import IndexStore
 from ragtune.tasks.ingest.config import DataConfig
 from ragtune.tasks.ingest.loader import load_knowledge_base

@@ -1,0 +1,134 @@
+"""Retrieval: the chunks a model answers from, for every reader of the index.
+
+Evaluation, the decision's answer measurements and the chat server all answer
+from the same hybrid search and see the same passage: the whole chunk (search
+hits carry a snippet sized for people as well), its fused rank score and the
+cosine similarity between the question and the chunk. Rank scores say which chunk
+came first, not whether any chunk was relevant; the drift monitor and the
+served sources need the latter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from lancedb.table import Table
+
+from ragtune.tasks.embedding.embedder import Embedder
+from ragtune.tasks.index.config import IndexConfig
+from ragtune.tasks.index.embed_cache import in_filter
+from ragtune.tasks.index.search import hybrid_search
+from ragtune.tasks.index.search_indexes import VECTOR_COLUMN
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A retrieved chunk: what the prompt shows, citations check and answers cite."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source_path: str
+    section: str
+    text: str
+    score: float  # reciprocal-rank-fusion score
+    similarity: float  # cosine(question, chunk)
+
+    def public(self) -> dict[str, object]:
+        """The fields a client sees (the chunk text stays server-side)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source_path": self.source_path,
+            "chunk_id": self.chunk_id,
+            "section": self.section,
+            "score": round(self.score, 6),
+            "similarity": round(self.similarity, 4),
+        }
+
+
+class _RecordingEmbedder:
+    """Passes calls through and keeps the last vectors, so the question is
+    embedded once for both search and similarity (one instance per question)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.last: np.ndarray | None = None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.last = self.inner.embed(texts)
+        return self.last
+
+
+def retrieve(
+    table: Table,
+    embedder: Embedder,
+    question: str,
+    k: int,
+    *,
+    classes: Sequence[str] | None = None,
+    known_classes: Collection[str] | None = None,
+    cfg: IndexConfig | None = None,
+) -> list[RetrievedChunk]:
+    """The ``k`` best chunks of ``table`` for ``question``, best first (only
+    ``classes`` when given; names outside ``known_classes`` are refused)."""
+    recorder = _RecordingEmbedder(embedder)
+    hits = hybrid_search(
+        table,
+        recorder,
+        question,
+        k=k,
+        classes=list(classes) if classes else None,
+        known_classes=known_classes,
+        cfg=cfg,
+    )
+    if not hits or recorder.last is None:
+        return []
+    vectors = chunk_vectors(table, [h.chunk_id for h in hits])
+    query = np.asarray(recorder.last[0], dtype=np.float32)
+    return [
+        RetrievedChunk(
+            chunk_id=h.chunk_id,
+            doc_id=h.doc_id,
+            title=h.title,
+            source_path=h.source_path,
+            section=h.section,
+            text=h.text,
+            score=h.score,
+            similarity=float(np.dot(query, vectors[h.chunk_id])),
+        )
+        for h in hits
+    ]
+
+
+def chunk_vectors(table: Table, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """``chunk_id -> vector`` at the table's checked-out version."""
+    rows = table.to_lance().to_table(
+        columns=["chunk_id", VECTOR_COLUMN], filter=in_filter("chunk_id", chunk_ids)
+    )
+    return {
+        chunk_id: np.asarray(vector, dtype=np.float32)
+        for chunk_id, vector in zip(
+            rows["chunk_id"].to_pylist(),
+            rows[VECTOR_COLUMN].to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def index_retriever(
+    table: Table,
+    embedder: Embedder,
+    k: int,
+    cfg: IndexConfig | None = None,
+    classes: Sequence[str] | None = None,
+) -> Callable[[str], list[RetrievedChunk]]:
+    """Question -> its top ``k`` chunks (only ``classes`` when given): the
+    retriever the evaluation harness and the decision's answer scorer call."""
+
+    def retrieve_for(question: str) -> list[RetrievedChunk]:
+        return retrieve(table, embedder, question, k, classes=classes, cfg=cfg)
+
+    return retrieve_for
