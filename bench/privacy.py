@@ -37,7 +37,7 @@ import torch
 
 from bench.stamp import cpu_stamp
 from ragtune.app.settings import load_settings
-from ragtune.tasks.dataset.report import GateResult
+from ragtune.gates import GateResult
 from ragtune.tasks.privacy.config import PrivacyConfig
 from ragtune.tasks.privacy.gate import attack_gate, membership_attacks
 from ragtune.tasks.privacy.losses import encode_records as encode_chat_records

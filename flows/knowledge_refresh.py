@@ -16,7 +16,7 @@ A failure anywhere leaves the live index as it was.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,12 @@ from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.flows._wiring import record, rename_run, retrying, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
+from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.evaluation.beir import load_beir
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
 from ragtune.tasks.freshness import FreshnessReport, classify_documents
-from ragtune.tasks.index.checks import CheckResult, standard_checks
+from ragtune.tasks.index.checks import standard_checks
 from ragtune.tasks.index.corpus import (
     chunk_corpus,
     class_scope,
@@ -270,7 +271,7 @@ def _summary(
     report: ValidationReport,
     freshness: FreshnessReport,
     stats: RefreshStats,
-    checks: list[CheckResult],
+    checks: list[GateResult],
     retrieval: dict[str, float],
     previous: dict[str, float],
     tag: PublishedTag | None,
@@ -298,7 +299,7 @@ def _summary(
         index_version=tag.version if tag else stats.live_version,
         published=tag is not None and stats.needs_publish,
         tag=tag.tag if tag else None,
-        checks=[asdict(c) for c in checks],
+        checks=[c.to_dict() for c in checks],
         metrics=retrieval,
         metrics_delta={
             k: round(v - previous[k], 4) for k, v in retrieval.items() if k in previous

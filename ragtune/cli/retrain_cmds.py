@@ -102,11 +102,11 @@ def _print_gates(promotion: dict) -> None:
     """One line per gate comparison, then the verdict."""
     for scope, gate in (promotion.get("gates") or {}).items():
         for c in gate["comparisons"]:
-            mark = "pass" if c["passed"] else "FAIL"
+            m, mark = c["measured"], "pass" if c["status"] == "pass" else "FAIL"
             console.print(
-                f"{scope}: {c['name']}: {c['metric']} {c['diff']:+.4f} "
-                f"(CI {c['ci_low']:+.4f}..{c['ci_high']:+.4f}, "
-                f"margin {c['margin']:+.4f}) {mark}"
+                f"{scope}: {c['name']}: {m['metric']} {m['diff']:+.4f} "
+                f"(CI {m['ci_low']:+.4f}..{m['ci_high']:+.4f}, "
+                f"margin {m['margin']:+.4f}) {mark}"
             )
         for r in gate["regressions"]:
             console.print(f"{scope}: regression: {r}")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ragtune.gates import GateResult
 from ragtune.tasks.dataset.config import DatasetConfig
 from ragtune.tasks.dataset.records import SFTExample
-from ragtune.tasks.dataset.report import GateResult
 
 _TOKEN = re.compile(r"[^\W_]+")
 

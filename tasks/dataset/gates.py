@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ragtune.errors import InputError
+from ragtune.gates import GateResult, verdict
 from ragtune.tasks.dataset.build import (
     EVAL_FILE,
     MANIFEST_FILE,
@@ -31,7 +32,7 @@ from ragtune.tasks.dataset.dedup import cross_duplicates, find_duplicates
 from ragtune.tasks.dataset.label_quality import label_quality_gate
 from ragtune.tasks.dataset.records import SFTExample
 from ragtune.tasks.dataset.redaction import scan_examples
-from ragtune.tasks.dataset.report import GateReport, GateResult, verdict
+from ragtune.tasks.dataset.report import GateReport
 from ragtune.tasks.dataset.schema_check import schema_gate
 
 log = logging.getLogger(__name__)

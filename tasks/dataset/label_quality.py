@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ragtune.gates import GateResult, verdict
 from ragtune.tasks.dataset.config import DatasetConfig
 from ragtune.tasks.dataset.language import language_mismatch
 from ragtune.tasks.dataset.records import SFTExample
-from ragtune.tasks.dataset.report import GateResult, verdict
 
 PROBLEMS = ("empty", "truncated", "refusal", "language_mismatch")
 _SOURCE_LINE = re.compile(r"\n?^Source:.*$", re.MULTILINE)

@@ -15,9 +15,9 @@ from typing import Any
 import great_expectations.expectations as gxe
 import pandas as pd
 
+from ragtune.gates import GateResult
 from ragtune.tasks.dataset.config import DatasetConfig
 from ragtune.tasks.dataset.records import SFTExample
-from ragtune.tasks.dataset.report import GateResult
 from ragtune.tasks.validation.checks import Check, SuiteSpec, fixed, param, unique
 from ragtune.tasks.validation.gx_runner import open_context, run_suite
 

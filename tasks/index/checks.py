@@ -1,40 +1,26 @@
 """Publish checks on a candidate index version.
 
-Each check names the version it ran on, so ``publish`` can refuse results computed
-on a different version than the one it would make live.
+Each check is a ``GateResult`` whose ``subject`` is the version it ran on, so
+``publish`` can refuse results computed on a different version than the one it
+would make live. A ``fail`` blocks the publish, a ``warn`` is logged.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
-from typing import Literal
 
 from lancedb.table import Table
 
+from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.embed_cache import checked_embed, in_filter
 
 log = logging.getLogger(__name__)
 
-Severity = Literal["error", "warn"]
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One gate: an ``error`` that fails blocks the publish, a ``warn`` is logged."""
-
-    name: str
-    passed: bool
-    version: int
-    reason: str
-    severity: Severity = "error"
-    measured: dict[str, float] = field(default_factory=dict)
-
-
-def row_count_check(table: Table, expected: int) -> CheckResult:
+def row_count_check(table: Table, expected: int) -> GateResult:
     """The candidate holds exactly the chunks the manifest has.
 
     Catches lost deletes, duplicate upserts and half-applied refreshes.
@@ -42,12 +28,12 @@ def row_count_check(table: Table, expected: int) -> CheckResult:
     rows = table.count_rows()
     passed = rows == expected
     reason = f"{rows} rows, manifest has {expected} chunks"
-    return CheckResult(
-        name="row_count",
-        passed=passed,
-        version=table.version,
-        reason=reason if passed else f"row count mismatch: {reason}",
+    return GateResult.judged(
+        "row_count",
+        passed,
+        reason if passed else f"row count mismatch: {reason}",
         measured={"rows": rows, "expected": expected},
+        subject=table.version,
     )
 
 
@@ -59,7 +45,7 @@ def self_retrieval_check(
     top_k: int,
     seed: int,
     refine_factor: int = 1,
-) -> CheckResult:
+) -> GateResult:
     """A seeded sample of chunks, re-embedded from their text, must find themselves.
 
     Re-embedding (rather than querying with the stored vector) also catches vectors
@@ -72,7 +58,9 @@ def self_retrieval_check(
     ids = sorted(dataset.to_table(columns=["chunk_id"])["chunk_id"].to_pylist())
     picked = random.Random(seed).sample(ids, min(sample, len(ids)))
     if not picked:
-        return CheckResult("self_retrieval", True, table.version, "nothing to sample")
+        return GateResult(
+            "self_retrieval", "pass", "nothing to sample", {}, table.version
+        )
     rows = dataset.to_table(
         columns=["chunk_id", "text", "content_hash"],
         filter=in_filter("chunk_id", picked),
@@ -87,12 +75,12 @@ def self_retrieval_check(
     reason = f"{found}/{len(rows)} sampled chunks in their own top {top_k}"
     if misses:
         reason += f"; missed: {', '.join(misses[:5])}"
-    return CheckResult(
-        name="self_retrieval",
-        passed=not misses,
-        version=table.version,
-        reason=reason,
+    return GateResult.judged(
+        "self_retrieval",
+        not misses,
+        reason,
         measured={"sampled": len(rows), "found": found, "top_k": top_k},
+        subject=table.version,
     )
 
 
@@ -113,7 +101,7 @@ def _finds(table: Table, vector, row: dict, top_k: int, refine: int) -> bool:  #
 
 def standard_checks(
     table: Table, embedder: Embedder, expected_rows: int, cfg: IndexConfig, seed: int
-) -> list[CheckResult]:
+) -> list[GateResult]:
     """Row count and self-retrieval with the configured sample and top-k."""
     return [
         row_count_check(table, expected_rows),

@@ -18,10 +18,10 @@ from typing import Any
 from lancedb.table import Table
 
 from ragtune.errors import GateFailed, InputError
+from ragtune.gates import GateResult
 from ragtune.tasks.index import ledger as lg
 from ragtune.tasks.index import tables as tb
 from ragtune.tasks.index.checks import (
-    CheckResult,
     row_count_check,
     self_retrieval_check,
     standard_checks,
@@ -33,7 +33,6 @@ from ragtune.tasks.index.store import IndexStore
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CheckResult",
     "PublishedTag",
     "cleanup",
     "list_tags",
@@ -81,7 +80,7 @@ def open_live(uri: str, table: str) -> Table | None:
 
 def publish(
     store: IndexStore,
-    checks: Sequence[CheckResult],
+    checks: Sequence[GateResult],
     metrics: dict[str, Any],
     data_hash: str,
 ) -> PublishedTag:
@@ -132,20 +131,20 @@ def publish(
 
 
 def _gate(
-    name: str, checks: Sequence[CheckResult], candidate: int, live: lg.LiveState | None
+    name: str, checks: Sequence[GateResult], candidate: int, live: lg.LiveState | None
 ) -> None:
     if not checks:
         raise InputError("publish needs at least one check (e.g. row_count_check)")
-    stale = [c.name for c in checks if c.version != candidate]
+    stale = [c.name for c in checks if c.subject != candidate]
     if stale:
         raise InputError(
             f"checks {', '.join(stale)} ran on another version than the candidate "
             f"{candidate}; run them on store.candidate()"
         )
     for check in checks:
-        if not check.passed and check.severity == "warn":
+        if check.status == "warn":
             log.warning("index %s check %s: %s", name, check.name, check.reason)
-    failed = [c for c in checks if not c.passed and c.severity == "error"]
+    failed = [c for c in checks if c.blocks]
     if failed:
         where = "nothing is live yet" if live is None else f"live stays {live.version}"
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in failed)
@@ -249,9 +248,10 @@ def _cache_tables(db) -> list[str]:  # noqa: ANN001 - lancedb connection
             return names
 
 
-def _check_summary(checks: Sequence[CheckResult]) -> dict[str, Any]:
+def _check_summary(checks: Sequence[GateResult]) -> dict[str, Any]:
     return {
-        c.name: {"passed": c.passed, "reason": c.reason, **c.measured} for c in checks
+        c.name: {"passed": c.met, "status": c.status, "reason": c.reason, **c.measured}
+        for c in checks
     }
 
 

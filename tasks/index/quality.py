@@ -10,10 +10,10 @@ from collections.abc import Collection
 
 from lancedb.table import Table
 
+from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, PrimedEmbedder
 from ragtune.tasks.evaluation.beir import EvalSet
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics, evaluate_retrieval
-from ragtune.tasks.index.checks import CheckResult
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.search import doc_ranking, hybrid_search
 
@@ -56,17 +56,17 @@ def evaluate_table(
 
 def recall_floor_check(
     metrics: RetrievalMetrics, floor: float, version: int
-) -> CheckResult:
-    """Error-severity gate: recall@k on the candidate must reach the floor."""
+) -> GateResult:
+    """A blocking gate: recall@k on the candidate must reach the floor."""
     passed = metrics.recall_at_k >= floor
-    return CheckResult(
-        name="eval_recall_floor",
-        passed=passed,
-        version=version,
-        reason=(
+    return GateResult.judged(
+        "eval_recall_floor",
+        passed,
+        (
             f"recall@{metrics.k} {metrics.recall_at_k:.3f} "
             f"{'>=' if passed else '<'} floor {floor:.3f} "
             f"on {metrics.n_queries} queries"
         ),
         measured={"recall_at_k": metrics.recall_at_k, "floor": floor},
+        subject=version,
     )

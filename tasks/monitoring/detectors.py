@@ -39,8 +39,8 @@ from ragtune.tasks.monitoring.stats import (
 def _too_few(
     name: str, cfg: DetectorConfig, n: int, what: str, latest: datetime | None
 ) -> DetectorResult:
-    return DetectorResult(
-        name=name,
+    return DetectorResult.of(
+        name,
         fired=False,
         advisory=cfg.advisory,
         value=None,
@@ -81,8 +81,8 @@ def query_drift(
         )
     else:
         reason = f"no significant shift: p {test.p_value:.4f} >= {cfg.threshold}"
-    return DetectorResult(
-        name="query_drift",
+    return DetectorResult.of(
+        "query_drift",
         fired=fired,
         advisory=cfg.advisory,
         value=test.p_value,
@@ -127,8 +127,8 @@ def topic_drift(
         f"{'>' if fired else '<='} {cfg.threshold} over {k} clusters; cluster "
         f"{moved} went {ref_shares[moved]:.0%} -> {cur_shares[moved]:.0%}"
     )
-    return DetectorResult(
-        name="topic_drift",
+    return DetectorResult.of(
+        "topic_drift",
         fired=fired,
         advisory=cfg.advisory,
         value=value,
@@ -172,8 +172,8 @@ def retrieval_drift(
         f"{base.metrics[cfg.metric]:.4f} at {cfg.baseline} tag {base.tag}: drop "
         f"{drop:.4f} {'>' if fired else '<='} {cfg.threshold}"
     )
-    return DetectorResult(
-        name="retrieval_drift",
+    return DetectorResult.of(
+        "retrieval_drift",
         fired=fired,
         advisory=cfg.advisory,
         value=drop,
@@ -205,8 +205,8 @@ def no_good_source(
         f"{misses} of {len(current)} queries ({rate:.1%}) found no relevant source: "
         f"{'above' if fired else 'within'} {cfg.threshold:.0%}"
     )
-    return DetectorResult(
-        name="no_good_source",
+    return DetectorResult.of(
+        "no_good_source",
         fired=fired,
         advisory=cfg.advisory,
         value=rate,
@@ -234,8 +234,8 @@ def satisfaction(
         f"mean satisfaction {mean:.3f} over {len(current)} ratings is "
         f"{'below' if fired else 'at or above'} {cfg.threshold}"
     )
-    return DetectorResult(
-        name="satisfaction",
+    return DetectorResult.of(
+        "satisfaction",
         fired=fired,
         advisory=cfg.advisory,
         value=mean,

@@ -3,9 +3,11 @@ the cursor and the trigger decision."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from ragtune.gates import GateResult
 
 
 @dataclass(frozen=True)
@@ -54,32 +56,82 @@ class Span:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
-@dataclass(frozen=True)
-class DetectorResult:
-    """What one detector measured and whether its threshold was crossed.
+_FIGURES = ("value", "threshold", "n")
 
-    ``fired`` is the detector's own verdict (enough samples, past the
-    threshold); whether that triggers anything is up to ``decide``, which fills
+
+@dataclass(frozen=True)
+class DetectorResult(GateResult):
+    """What one detector measured and whether its threshold was crossed, as a gate
+    result: ``pass`` (quiet), ``fail`` (fired) or ``warn`` (an advisory detector
+    fired: reported, never a trigger). ``measured`` holds ``value``, ``threshold``,
+    ``n`` and the detector's own figures.
+
+    Firing is the detector's own verdict (enough samples, past the threshold);
+    whether that triggers anything is up to ``decide``, which fills
     ``cooled_down_until``. ``latest`` is the time of the newest input behind the
     figure, so a rerun on the same data is recognised as nothing new.
     """
 
-    name: str
-    fired: bool
-    advisory: bool
-    value: float | None
-    threshold: float
-    n: int
-    reason: str
+    advisory: bool = False
     cooled_down_until: datetime | None = None
     latest: datetime | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        *,
+        fired: bool,
+        advisory: bool,
+        value: float | None,
+        threshold: float,
+        n: int,
+        reason: str,
+        latest: datetime | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> DetectorResult:
+        status = "pass" if not fired else ("warn" if advisory else "fail")
+        figures = {"value": value, "threshold": threshold, "n": n, **(details or {})}
+        return cls(name, status, reason, figures, advisory=advisory, latest=latest)
+
+    @property
+    def fired(self) -> bool:
+        return self.status != "pass"
+
+    @property
+    def value(self) -> float | None:
+        return self.measured["value"]
+
+    @property
+    def threshold(self) -> float:
+        return self.measured["threshold"]
+
+    @property
+    def n(self) -> int:
+        return self.measured["n"]
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {k: v for k, v in self.measured.items() if k not in _FIGURES}
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("cooled_down_until", "latest"):
-            out[key] = None if out[key] is None else out[key].isoformat()
-        return out
+        stamps = {
+            key: None if when is None else when.isoformat()
+            for key, when in (
+                ("cooled_down_until", self.cooled_down_until),
+                ("latest", self.latest),
+            )
+        }
+        return {
+            **self.to_dict(),
+            "fired": self.fired,
+            "advisory": self.advisory,
+            "value": self.value,
+            "threshold": self.threshold,
+            "n": self.n,
+            "details": self.details,
+            **stamps,
+        }
 
 
 @dataclass(frozen=True)

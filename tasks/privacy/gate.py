@@ -28,7 +28,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from ragtune.errors import InputError
-from ragtune.tasks.dataset.report import GateResult
+from ragtune.gates import GateResult
 from ragtune.tasks.privacy.attacks import (
     AttackResult,
     attack_metrics,

@@ -12,40 +12,25 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ragtune.tasks.dataset.report import GateResult, Status
+from ragtune.gates import GateResult, Verdicts, results_table
 from ragtune.tasks.privacy.attacks import AttackResult
 from ragtune.tasks.privacy.canaries import CanaryExposure
 from ragtune.tasks.privacy.probe import ProbeResult
 
-_ORDER = {"pass": 0, "warn": 1, "fail": 2}
 # How a membership check's reason begins when its bounds decide nothing.
 INSUFFICIENT = "insufficient evidence"
 
 
 @dataclass(frozen=True)
-class PrivacyReport:
-    """Every privacy check's verdict for one candidate, and the figures behind it."""
+class PrivacyReport(Verdicts):
+    """Every privacy check's verdict for one candidate, and the figures behind it;
+    a failure blocks promotion."""
 
     results: tuple[GateResult, ...]
     attacks: tuple[AttackResult, ...]
     canaries: tuple[CanaryExposure, ...]
     probe: ProbeResult | None
     model: str | None = None
-
-    @property
-    def status(self) -> Status:
-        if not self.results:
-            return "pass"
-        return max((r.status for r in self.results), key=_ORDER.__getitem__)
-
-    @property
-    def passed(self) -> bool:
-        """True unless a check failed; a failure blocks promotion."""
-        return self.status != "fail"
-
-    @property
-    def failures(self) -> tuple[GateResult, ...]:
-        return tuple(r for r in self.results if r.status == "fail")
 
     @property
     def insufficient(self) -> tuple[GateResult, ...]:
@@ -59,10 +44,6 @@ class PrivacyReport:
         """True when evidence is insufficient: not a failure, but no automatic
         approval either; a person decides from the figures."""
         return bool(self.insufficient)
-
-    def get(self, name: str) -> GateResult:
-        """The result of the check called ``name``."""
-        return next(r for r in self.results if r.name == name)
 
     def to_dict(self) -> dict[str, Any]:
         probe = None
@@ -111,12 +92,7 @@ class PrivacyReport:
             "",
             f"Candidate: `{self.model or 'unnamed'}`",
             "",
-            "| check | status | reason |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {r.name} | {r.status.upper()} | {r.reason.replace('|', '/')} |"
-            for r in self.results
+            *results_table(self.results),
         ]
         lines += _attack_table(self.attacks, level) + _canary_table(
             self.canaries, level

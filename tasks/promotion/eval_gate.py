@@ -9,10 +9,11 @@ real gain is told apart from noise on a short eval set.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ragtune.errors import InputError
+from ragtune.gates import GateResult, Verdicts
 from ragtune.tasks.evaluation.bootstrap import paired_bootstrap
 from ragtune.tasks.evaluation.harness_report import ConfigResult, HarnessReport
 from ragtune.tasks.promotion.config import PromotionConfig
@@ -21,7 +22,6 @@ __all__ = [
     "BASE_RAG",
     "CANDIDATES",
     "CHAMPION_RAG",
-    "Comparison",
     "GateDecision",
     "PromotionConfig",
     "evaluation_gate",
@@ -33,45 +33,34 @@ CANDIDATES = ("fine-tuned", "fine-tuned+rag")
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """The candidate's best configuration against one reference, on one metric.
+class GateDecision(Verdicts):
+    """The gate's verdict: one result per comparison (the candidate's best
+    configuration against a reference on the gate's metric: ``measured`` holds
+    ``metric``, ``diff`` = best minus reference, its paired bootstrap interval
+    ``ci_low``/``ci_high`` and the ``margin``) and one failed result per
+    regression, with the figures that go into the registry entry whatever the
+    verdict."""
 
-    ``diff`` is best minus reference; ``ci_low``/``ci_high`` its paired bootstrap
-    interval; ``reason`` says why it failed (empty when it passed).
-    """
-
-    name: str
-    metric: str
-    diff: float
-    ci_low: float
-    ci_high: float
-    margin: float
-    passed: bool
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """The gate's verdict, every comparison and regression check, and the figures
-    that go into the registry entry whatever the verdict."""
-
-    passed: bool
-    comparisons: list[Comparison]
-    regressions: list[str]
+    comparisons: tuple[GateResult, ...]
+    regressions: tuple[GateResult, ...]
     figures: dict[str, Any] = field(default_factory=dict)
     scope: str = "eval"
 
     @property
+    def results(self) -> tuple[GateResult, ...]:  # type: ignore[override]
+        return self.comparisons + self.regressions
+
+    @property
     def reasons(self) -> list[str]:
         """Every failed comparison and regression, one line each."""
-        return [c.reason for c in self.comparisons if not c.passed] + self.regressions
+        return [r.reason for r in self.failures]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "scope": self.scope,
-            "comparisons": [asdict(c) for c in self.comparisons],
-            "regressions": list(self.regressions),
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "regressions": [r.reason for r in self.regressions],
             "figures": self.figures,
         }
 
@@ -86,10 +75,11 @@ class GateDecision:
             "|---|---|---|---|---|---|",
         ]
         for c in self.comparisons:
-            mark = "pass" if c.passed else "FAIL"
+            m = c.measured
             lines.append(
-                f"| {c.name} | {c.metric} | {c.diff:+.4f} | "
-                f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}] | {c.margin:+.4f} | {mark} |"
+                f"| {c.name} | {m['metric']} | {m['diff']:+.4f} | "
+                f"[{m['ci_low']:+.4f}, {m['ci_high']:+.4f}] | {m['margin']:+.4f} | "
+                f"{'pass' if c.met else 'FAIL'} |"
             )
         lines += [f"- {r}" for r in self.reasons] or ["- no failure"]
         return "\n".join(lines)
@@ -112,7 +102,7 @@ def best_candidate(report: HarnessReport, metric: str) -> ConfigResult:
 
 def _compare(
     best: ConfigResult, ref: ConfigResult, margin: float, cfg: PromotionConfig
-) -> Comparison:
+) -> GateResult:
     diff = paired_bootstrap(
         best.per_query(cfg.metric),
         ref.per_query(cfg.metric),
@@ -136,11 +126,17 @@ def _compare(
             f"{cfg.ci_level:.0%} interval [{diff.ci_low:+.4f}, {diff.ci_high:+.4f}] "
             f"does not clear {floor:+.4f}"
         )
-    reason = f"{name}: " + "; ".join(problems) if problems else ""
-    return Comparison(
-        name, cfg.metric, diff.mean_diff, diff.ci_low, diff.ci_high, margin,
-        not problems, reason,
-    )  # fmt: skip
+    measured = {
+        "metric": cfg.metric, "diff": diff.mean_diff, "ci_low": diff.ci_low,
+        "ci_high": diff.ci_high, "margin": margin,
+    }  # fmt: skip
+    if problems:
+        return GateResult(name, "fail", f"{name}: " + "; ".join(problems), measured)
+    reason = (
+        f"{name}: gains {diff.mean_diff:+.4f} {cfg.metric}, {cfg.ci_level:.0%} "
+        f"interval [{diff.ci_low:+.4f}, {diff.ci_high:+.4f}] clears {floor:+.4f}"
+    )
+    return GateResult(name, "pass", reason, measured)
 
 
 def _rise(name: str, new: float | None, old: float | None, tol: float) -> str | None:
@@ -156,7 +152,7 @@ def _rise(name: str, new: float | None, old: float | None, tol: float) -> str | 
 
 def regressions(
     best: ConfigResult, ref: ConfigResult, cfg: PromotionConfig
-) -> list[str]:
+) -> list[GateResult]:
     """Latency p95, cost per 1,000 queries and format compliance against ``ref``."""
     found = [
         _rise("latency p95 (s)", best.latency_p95_s, ref.latency_p95_s,
@@ -170,7 +166,10 @@ def regressions(
             f"format compliance {new:.3f} vs {old:.3f}: dropped "
             f"{old - new:.3f}, over the {cfg.format_tolerance:.3f} tolerance"
         )
-    return [f"{best.name} vs {ref.name}: {r}" for r in found if r]
+    name = f"{best.name} vs {ref.name}"
+    return [
+        GateResult(f"{name}: regression", "fail", f"{name}: {r}") for r in found if r
+    ]
 
 
 def _config_figures(result: ConfigResult, metric: str) -> dict[str, Any]:
@@ -208,15 +207,15 @@ def evaluation_gate(
         ref = report.config(name)
         comparisons.append(_compare(best, ref, margin, cfg))
         regressed += regressions(best, ref, cfg)
-    passed = all(c.passed for c in comparisons) and not regressed
+    decision = GateDecision(tuple(comparisons), tuple(regressed), {}, scope)
     figures = {
-        "passed": passed,
+        "passed": decision.passed,
         "scope": scope,
         "metric": cfg.metric,
         "best": best.name,
         "n_queries": len(report.qids),
         "configs": {c.name: _config_figures(c, cfg.metric) for c in report.configs},
-        "comparisons": [asdict(c) for c in comparisons],
-        "regressions": regressed,
+        "comparisons": [c.to_dict() for c in comparisons],
+        "regressions": [r.reason for r in regressed],
     }
-    return GateDecision(passed, comparisons, regressed, figures, scope)
+    return replace(decision, figures=figures)

@@ -38,7 +38,7 @@ def test_summary_counts_and_publish(first_run: dict, sample_project: Path) -> No
     assert first_run["removed"] == 0 and first_run["unchanged"] == 0
     assert first_run["chunks_embedded"] == first_run["chunks_total"] > 300
     assert first_run["published"] is True and first_run["tag"].startswith("live-")
-    assert all(c["passed"] for c in first_run["checks"])
+    assert all(c["status"] == "pass" for c in first_run["checks"])
     assert first_run["metrics"]["recall_at_k"] > 0.8
     json.dumps(first_run)  # the CLI contract: serialisable as is
 
@@ -164,7 +164,8 @@ def test_class_scoped_refresh_leaves_other_classes_alone(
     )
     assert scoped["documents_changed"] == ["complaints-handling-procedure"]
     assert scoped["removed"] == 0  # the deleted explainer is not regulatory
-    assert scoped["published"] and all(c["passed"] for c in scoped["checks"])
+    assert scoped["published"]
+    assert all(c["status"] == "pass" for c in scoped["checks"])
     live = open_live(settings.uri(settings.index.uri), settings.index.table)
     ids = set(live.search().select(["doc_id"]).to_arrow()["doc_id"].to_pylist())
     assert "loan-to-value-explained" in ids

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 from ragtune.errors import GateFailed, InputError
+from ragtune.gates import GateResult
 from ragtune.tasks.index.embed_cache import CountingEmbedder
 from ragtune.tasks.index.ledger import read_entries
 from ragtune.tasks.index.publish import (
-    CheckResult,
     cleanup,
     list_tags,
     open_live,
@@ -113,7 +113,7 @@ def test_checks_from_another_version_or_none_are_refused(kit, index_uri, hash_em
     chunks, documents = kit.manifest(kit.CORPUS)
     store.refresh(chunks, documents)
     old = row_count_check(store.candidate(), len(chunks))
-    stale = dataclasses.replace(old, version=old.version - 1)
+    stale = dataclasses.replace(old, subject=old.subject - 1)
     with pytest.raises(InputError, match="another version"):
         publish(store, [stale], {}, "kb-1")
     with pytest.raises(InputError, match="at least one check"):
@@ -126,7 +126,7 @@ def test_warn_severity_does_not_block(kit, index_uri, hash_embedder) -> None:
     chunks, documents = kit.manifest(kit.CORPUS)
     store.refresh(chunks, documents)
     candidate = store.candidate()
-    warn = CheckResult("recall", False, candidate.version, "recall 0.4 < 0.5", "warn")
+    warn = GateResult("recall", "warn", "recall 0.4 < 0.5", subject=candidate.version)
     tag = publish(store, [row_count_check(candidate, len(chunks)), warn], {}, "kb-1")
     assert tag.live and tag.metrics["checks"]["recall"]["passed"] is False
 
@@ -138,7 +138,7 @@ def test_self_retrieval_catches_vectors_from_another_model(
     store.refresh(*kit.manifest(kit.CORPUS))
     candidate = store.candidate()
     ok = self_retrieval_check(candidate, hash_embedder, sample=5, top_k=1, seed=3)
-    assert ok.passed and ok.measured["found"] == 5
+    assert ok.met and ok.measured["found"] == 5
     impostor = kit.HashEmbedder(name=hash_embedder.name, salt="other weights")
     bad = self_retrieval_check(candidate, impostor, sample=5, top_k=1, seed=3)
     assert not bad.passed and "missed" in bad.reason

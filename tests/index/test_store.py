@@ -248,7 +248,7 @@ def test_large_refresh_builds_the_vector_index_and_still_finds_itself(
     stats = store.refresh(chunks, documents)
     assert any("created vector index" in line for line in stats.maintenance)
     checks = standard_checks(store.candidate(), hash_embedder, len(chunks), cfg, seed=5)
-    assert all(c.passed for c in checks), [c.reason for c in checks]
+    assert all(c.met for c in checks), [c.reason for c in checks]
 
 
 def test_open_store_uses_params_sections(kit, tmp_path, hash_embedder) -> None:

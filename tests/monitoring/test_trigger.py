@@ -30,8 +30,8 @@ def result(
     latest: datetime | None = NOW - timedelta(minutes=5),
     value: float = 0.45,
 ) -> DetectorResult:
-    return DetectorResult(
-        name=name,
+    return DetectorResult.of(
+        name,
         fired=fired,
         advisory=False,
         value=value,

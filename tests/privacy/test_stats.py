@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as sp
 from sklearn.metrics import roc_auc_score
 
-from ragtune.tasks.dataset.report import GateResult
+from ragtune.gates import GateResult
 from ragtune.tasks.privacy.attacks import attack_metrics
 from ragtune.tasks.privacy.config import PrivacyConfig
 from ragtune.tasks.privacy.gate import attack_gate

@@ -62,10 +62,10 @@ def test_clear_gain_passes_and_records_figures() -> None:
         ftr=_config("fine-tuned+rag", _scores(0.4, 0.2)),
     )
     decision = evaluation_gate(report, CFG, has_champion=False)
-    assert decision.passed and decision.regressions == []
+    assert decision.passed and decision.regressions == ()
     [comp] = decision.comparisons
     assert comp.name == "fine-tuned+rag vs base+rag"
-    assert comp.diff == pytest.approx(0.2) and comp.ci_low > 0
+    assert comp.measured["diff"] == pytest.approx(0.2) and comp.measured["ci_low"] > 0
     figures = decision.figures
     assert figures["best"] == "fine-tuned+rag" and figures["passed"] is True
     assert figures["configs"]["base+rag"]["token_f1"] == pytest.approx(0.4)
@@ -80,7 +80,7 @@ def test_no_better_than_base_rag_is_rejected_with_the_shortfall() -> None:
     decision = evaluation_gate(report, CFG, has_champion=False)
     assert not decision.passed
     [comp] = decision.comparisons
-    assert comp.diff == pytest.approx(0.0) and not comp.passed
+    assert comp.measured["diff"] == pytest.approx(0.0) and comp.blocks
     assert "short of the +0.0200 margin by 0.0200" in comp.reason
     assert "does not clear +0.0000" in comp.reason
 
@@ -92,7 +92,7 @@ def test_champion_must_be_beaten_too() -> None:
         champ=_config("champion+rag", _scores(0.4, 0.25)),
     )
     decision = evaluation_gate(report, CFG, has_champion=True)
-    assert [c.passed for c in decision.comparisons] == [True, False]
+    assert [c.status for c in decision.comparisons] == ["pass", "fail"]
     assert decision.reasons[0].startswith("fine-tuned+rag vs champion+rag: gains -0.05")
     with pytest.raises(InputError, match="lacks champion\\+rag"):
         two = _report(rag=report.configs[0], ftr=report.configs[1])
@@ -125,8 +125,8 @@ def test_regressions_beyond_tolerance_reject(kwargs: dict, needle: str) -> None:
         ftr=_config("fine-tuned+rag", _scores(0.4, 0.2), **kwargs),
     )
     decision = evaluation_gate(report, CFG, has_champion=False)
-    assert decision.comparisons[0].passed and not decision.passed
-    assert any(needle in r for r in decision.regressions), decision.regressions
+    assert decision.comparisons[0].met and not decision.passed
+    assert any(needle in r.reason for r in decision.regressions), decision.reasons
 
 
 def test_report_without_candidate_is_bad_input() -> None:

@@ -245,4 +245,5 @@ def test_fine_tuned_beats_base_rag_on_the_format_gap_at_shipped_margins(
     decision = evaluation_gate(report, gate_cfg, has_champion=False, scope=f"gap:{GAP}")
     assert decision.passed, decision.reasons
     (comparison,) = decision.comparisons
-    assert comparison.ci_low > 0 and comparison.metric == "format_ok"
+    assert comparison.measured["ci_low"] > 0
+    assert comparison.measured["metric"] == "format_ok"
