@@ -21,6 +21,12 @@ Generated from the schema by `python -m ragtune.app.params_doc > docs/params.md`
 fails when this file and the code disagree. Every key can be overridden from the
 environment as `RAGTUNE_<SECTION>__<KEY>` (YAML-parsed), e.g.
 `RAGTUNE_INDEX__URI=s3://bucket/index`. Unknown keys are errors.
+
+Environments differ by configuration, not code: `RAGTUNE_OVERLAY=prod` merges
+`params.prod.yaml` (beside params.yaml; a path works too) over the base file, section by
+section (values and lists replace), before the environment overrides. `project.seed` is
+the one seed: every section with a `seed` inherits it unless the file sets that
+section's own.
 """
 
 

@@ -4,18 +4,25 @@ Each concern owns its section class beside its code (``tasks/<capability>/config
 this module only composes them, loads the file, applies environment overrides and
 turns pydantic errors into messages that name the key.
 
-Environment overrides use ``RAGTUNE_<SECTION>__<KEY>`` (double underscore between
-levels), e.g. ``RAGTUNE_INDEX__URI=s3://bucket/index`` for production storage.
+Local and production differ by configuration, not code: ``RAGTUNE_OVERLAY=prod``
+merges ``params.prod.yaml`` (beside params.yaml; a path works too) over the base
+file, section by section, before environment overrides, which use
+``RAGTUNE_<SECTION>__<KEY>`` (double underscore between levels), e.g.
+``RAGTUNE_INDEX__URI=s3://bucket/index``.
+
+``project.seed`` is the one seed: every section with a ``seed`` of its own inherits
+it unless the file sets that section's seed explicitly.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ragtune.errors import ConfigError
 from ragtune.schema import StrictModel
@@ -43,6 +50,7 @@ from ragtune.tasks.watch.config import WatchConfig
 
 ENV_PREFIX = "RAGTUNE_"
 PARAMS_ENV = "RAGTUNE_PARAMS"
+OVERLAY_ENV = "RAGTUNE_OVERLAY"
 
 
 class ProjectConfig(StrictModel):
@@ -53,7 +61,11 @@ class ProjectConfig(StrictModel):
     audit_log: Path = Field(
         Path(".ragtune/audit.jsonl"), description="Hash-chained audit log (JSON lines)."
     )
-    seed: int = 13
+    seed: int = Field(
+        13,
+        description="The one seed: sections with a seed of their own inherit it "
+        "unless params.yaml sets theirs.",
+    )
 
 
 class Settings(StrictModel):
@@ -132,6 +144,11 @@ def _describe(err: dict[str, Any]) -> str:
 
 def parse_settings(raw: dict[str, Any], root: Path, source: str) -> Settings:
     """Validate a params mapping; raise ConfigError naming every bad key."""
+    project = raw.get("project")
+    seed = project.get("seed") if isinstance(project, dict) else None
+    if seed is not None:
+        raw = copy.deepcopy(raw)
+        _inherit_seed(raw, Settings, seed)
     try:
         return Settings(root=root.resolve(), **raw)
     except ValidationError as exc:
@@ -163,5 +180,71 @@ def load_settings(
         raise ConfigError(f"{params}: expected a mapping of sections at the top level")
     if "root" in raw:
         raise ConfigError(f"{params}: root: unknown key (root is the file's folder)")
+    source = str(params)
+    if env.get(OVERLAY_ENV):
+        overlay = overlay_path(params, env[OVERLAY_ENV])
+        raw = merge(raw, _read_mapping(overlay, f"{OVERLAY_ENV} overlay"))
+        source = f"{params} + {overlay.name}"
     raw = apply_env_overrides(raw, env)
-    return parse_settings(raw, params.resolve().parent, str(params))
+    return parse_settings(raw, params.resolve().parent, source)
+
+
+def overlay_path(params: Path, overlay: str) -> Path:
+    """``prod`` -> ``params.prod.yaml`` beside ``params``; a path stays a path."""
+    if overlay.endswith((".yaml", ".yml")) or "/" in overlay:
+        path = Path(overlay)
+        return path if path.is_absolute() else params.parent / path
+    return params.with_name(f"{params.stem}.{overlay}{params.suffix or '.yaml'}")
+
+
+def _read_mapping(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return raw
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base``: mappings merge key by key, anything else
+    (values, lists) replaces."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _section(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _has_seed(model: type[BaseModel]) -> bool:
+    """True when the section or a section nested in it has a ``seed``."""
+    return any(
+        name == "seed" or ((sub := _section(info.annotation)) and _has_seed(sub))
+        for name, info in model.model_fields.items()
+    )
+
+
+def _inherit_seed(raw: dict[str, Any], model: type[BaseModel], seed: Any) -> None:
+    """Set ``seed`` in every (nested) section of ``raw`` that has one and leaves
+    it unset; ``raw`` is the caller's own copy."""
+    for name, info in model.model_fields.items():
+        if name == "seed":
+            raw.setdefault("seed", seed)
+            continue
+        sub = _section(info.annotation)
+        if sub is None or not _has_seed(sub) or name in ("project", "root"):
+            continue
+        child = raw.setdefault(name, {})
+        if isinstance(child, dict):  # anything else: validation names the key
+            _inherit_seed(child, sub, seed)

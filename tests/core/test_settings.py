@@ -86,3 +86,46 @@ def test_params_env_var_selects_the_file(tmp_path: Path) -> None:
 def test_env_override_ignores_unrelated_variables() -> None:
     raw = apply_env_overrides({}, {"RAGTUNE_PARAMS": "x", "HOME": "/root"})
     assert raw == {}
+
+
+def test_project_seed_is_the_one_seed_unless_a_section_sets_its_own(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, "project:\n  seed: 7\ndecision:\n  seed: 99\n")
+    settings = load_settings(path, env={})
+    seeds = {
+        "training": settings.training.seed,
+        "evaluation": settings.evaluation.seed,
+        "generation": settings.generation.seed,
+        "dataset": settings.dataset.seed,
+        "drift": settings.drift.seed,
+        "privacy": settings.privacy.seed,
+        "freshness.evaluation": settings.freshness.evaluation.seed,
+    }
+    assert set(seeds.values()) == {7}, seeds
+    assert settings.decision.seed == 99  # set explicitly: kept
+    assert load_settings(_write(tmp_path, "{}"), env={}).training.seed == 13
+
+
+def test_overlay_merges_over_the_base_then_env_overrides(tmp_path: Path) -> None:
+    base = _write(
+        tmp_path,
+        "project:\n  name: base\nindex:\n  uri: local/index\n  table: chunks\n",
+    )
+    (tmp_path / "params.prod.yaml").write_text(
+        "index:\n  uri: s3://bucket/index\ntraining:\n  max_steps: 5\n"
+    )
+    prod = load_settings(base, env={"RAGTUNE_OVERLAY": "prod"})
+    assert prod.index.uri == "s3://bucket/index" and prod.index.table == "chunks"
+    assert prod.project.name == "base" and prod.training.max_steps == 5
+    env = {"RAGTUNE_OVERLAY": "params.prod.yaml", "RAGTUNE_TRAINING__MAX_STEPS": "9"}
+    assert load_settings(base, env=env).training.max_steps == 9
+    assert load_settings(base, env={}).index.uri == "local/index"
+    with pytest.raises(ConfigError, match=r"params\.staging\.yaml: RAGTUNE_OVERLAY"):
+        load_settings(base, env={"RAGTUNE_OVERLAY": "staging"})
+    (tmp_path / "params.bad.yaml").write_text("index:\n  top_k: [\n")
+    with pytest.raises(ConfigError, match="params.bad.yaml is not valid YAML"):
+        load_settings(base, env={"RAGTUNE_OVERLAY": "bad"})
+    (tmp_path / "params.typo.yaml").write_text("index:\n  urii: x\n")
+    with pytest.raises(ConfigError, match=r"params\.typo\.yaml.*\n.*index\.urii"):
+        load_settings(base, env={"RAGTUNE_OVERLAY": "typo"})
