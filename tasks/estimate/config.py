@@ -1,17 +1,18 @@
 """Estimator settings: the GPU catalogue, prices, efficiency and budget rules.
 
-Prices change every few months and differ by provider, so they live here (and in
-params.yaml) with the date they were read, never in the formulas. The defaults
-are on-demand list prices per GPU hour, rounded, read in May 2026 from the
-providers' pricing pages and summaries of them; check them before budgeting.
+Prices change every few months and differ by provider, so they live in a data file
+(``gpus.yaml``) with the date they were read, never in the formulas; params.yaml's
+``estimate.gpus`` replaces the catalogue when set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import Field, field_validator, model_validator
 
 from ragtune.schema import StrictModel
@@ -93,21 +94,13 @@ class Speeds(StrictModel):
     )
 
 
-def _gpu(memory: float, tflops: float, **prices: float) -> GpuSpec:
-    return GpuSpec(memory_gib=memory, bf16_tflops=tflops, prices=prices)
+GPUS_FILE = Path(__file__).with_name("gpus.yaml")
 
 
-# Memory is what nvidia-smi reports (an "80GB" H100 has 81,559 MiB). Lambda's
-# A100 80GB is its 8-GPU SXM rate; its 1-GPU A100 is the 40GB card.
-DEFAULT_GPUS: dict[str, GpuSpec] = {
-    "L4": _gpu(22.5, 121, modal=0.80, runpod=0.43),
-    "RTX-4090": _gpu(24.0, 165, runpod=0.69),
-    "L40S": _gpu(45.0, 362, modal=1.95, runpod=0.86),
-    "A100-40GB": _gpu(40.0, 312, modal=2.10, **{"lambda": 1.48}),
-    "A100-80GB": _gpu(80.0, 312, modal=2.50, runpod=1.89, **{"lambda": 2.06}),
-    "H100-80GB": _gpu(79.6, 989, modal=3.95, runpod=2.69, **{"lambda": 3.78}),
-    "H200": _gpu(140.4, 989, modal=4.54, runpod=3.99),
-}
+def default_gpus() -> dict[str, GpuSpec]:
+    """The shipped catalogue (``gpus.yaml``, the one copy of the price table)."""
+    raw = yaml.safe_load(GPUS_FILE.read_text(encoding="utf-8"))
+    return {name: GpuSpec(**spec) for name, spec in raw.items()}
 
 
 class EstimatorConfig(StrictModel):
@@ -117,7 +110,7 @@ class EstimatorConfig(StrictModel):
         "2026-05", description="When the prices were read (YYYY-MM or YYYY-MM-DD)."
     )
     gpus: dict[str, GpuSpec] = Field(
-        default_factory=lambda: dict(DEFAULT_GPUS),
+        default_factory=default_gpus,
         description="GPU catalogue by name.",
     )
     reference_gpu: str = Field(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from ragtune.app.settings import load_settings, parse_settings
 from ragtune.errors import ConfigError, InputError
 from ragtune.tasks.freshness import leave_metadata_out_accuracy, load_labels
 from ragtune.tasks.freshness.config import FreshnessConfig
+from ragtune.tasks.freshness.defaults import CLASSES_FILE
 from ragtune.tasks.freshness.evaluation import fold_assignment
 
 
@@ -94,7 +96,20 @@ def test_class_names_must_be_normalised():
         FreshnessConfig(classes={"Product_Pricing": {"volatile": True}})
 
 
-def test_params_yaml_matches_code_defaults(repo_root):
-    """params.yaml ships the same vocabulary as the code, so neither drifts."""
+def test_the_class_vocabulary_lives_in_one_file(repo_root):
+    """classes.yaml is the one copy: params.yaml does not repeat it, no module
+    spells it out, and a params.yaml ``classes`` mapping replaces it whole."""
+    raw = yaml.safe_load((repo_root / "params.yaml").read_text())
+    assert "classes" not in raw["freshness"]
     shipped = load_settings(repo_root / "params.yaml", env={}).freshness
     assert shipped == FreshnessConfig()
+    assert set(shipped.classes) == set(yaml.safe_load(CLASSES_FILE.read_text()))
+    phrase = "payment service provider"  # one term of the regulatory vocabulary
+    holders = [
+        p.name
+        for p in (repo_root / "tasks" / "freshness").iterdir()
+        if p.is_file() and phrase in p.read_text(encoding="utf-8")
+    ]
+    assert holders == ["classes.yaml"]
+    own = FreshnessConfig(classes={"legal": {"volatile": True, "keywords": ["x"]}})
+    assert set(own.classes) == {"legal"}
