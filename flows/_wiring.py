@@ -7,13 +7,17 @@ idempotency comes from the domain code itself (refreshes are diff-based).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import yaml
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
+from ragtune.app.settings import Settings, load_settings
 from ragtune.audit import AuditLog
 from ragtune.events import ALL_EVENTS, resource_id
 
@@ -90,3 +94,37 @@ def record(
     audit.append(action, actor=actor, event=event, **payload, **(audit_only or {}))
     kind, name = resource
     emit(event, kind, name, payload)
+
+
+def config_digest(settings: Settings) -> str:
+    """sha256 of the resolved configuration (every section, defaults included)."""
+    resolved = settings.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+
+
+def run_settings(params_path: str | None) -> Settings:
+    """Load the run's configuration once and show it on the run's page.
+
+    A flow's parameter is only a file path, and the file, overlays and environment
+    overrides can change between runs; the ``resolved-config`` artifact records what
+    this run used (YAML) and its sha256, so two runs' configurations can be told
+    apart in the Prefect UI without the project's files.
+    """
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext
+
+    settings = load_settings(params_path)
+    digest = config_digest(settings)
+    get_run_logger().info("configuration sha256 %s (%s)", digest[:16], settings.root)
+    if FlowRunContext.get() is not None:
+        resolved = yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)
+        create_markdown_artifact(
+            key="resolved-config",
+            markdown=(
+                f"# Resolved configuration\n\nsha256 `{digest}`, params.yaml "
+                f"folder `{settings.root}` (overlays and environment overrides "
+                f"applied)\n\n```yaml\n{resolved}```\n"
+            ),
+            description=f"configuration sha256 {digest[:16]}",
+        )
+    return settings

@@ -15,8 +15,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from ragtune.app.decision import run_decision
-from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import prefect_secret, step
+from ragtune.flows._wiring import prefect_secret, run_settings, step
 
 decide_task = step(run_decision, "measure-and-decide")
 
@@ -33,7 +32,7 @@ def decide(
     ``gaps`` limits the run to the named gaps; ``answer_questions`` overrides how
     many questions per gap the model answers.
     """
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     record, paths = decide_task(
         settings,
         Path(gaps_file),

@@ -23,8 +23,8 @@ from prefect.runtime import flow_run
 
 from ragtune.app.catalog import Catalog
 from ragtune.app.monitoring import drift_paths, published_metrics, run_check
-from ragtune.app.settings import Settings, load_settings
-from ragtune.flows._wiring import record, rename_run, retrying, step
+from ragtune.app.settings import Settings
+from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
 from ragtune.tasks.monitoring.inputs import gather_inputs
 from ragtune.tasks.monitoring.monitor import DriftCheck
 from ragtune.tasks.monitoring.report import render_markdown
@@ -49,7 +49,7 @@ def drift_monitor(
 ) -> dict[str, Any]:
     """Run the drift detectors once, trigger if they say so; returns the check JSON."""
     logger = get_run_logger()
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     now = now or datetime.now(UTC)
     paths = drift_paths(settings)
     tags = tags_task(settings)

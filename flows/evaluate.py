@@ -17,8 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ragtune.app.catalog import Catalog
 from ragtune.app.evaluation import evaluate as run_evaluation
-from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import prefect_secret, step
+from ragtune.flows._wiring import prefect_secret, run_settings, step
 
 evaluate_task = step(run_evaluation, "run-harness")
 
@@ -35,7 +34,7 @@ def evaluate(
     model: str | None = None,
 ) -> dict[str, Any]:
     """Returns the report as JSON, with the paths of the files it wrote."""
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     report = evaluate_task(
         settings,
         config_names=configs,

@@ -13,15 +13,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from ragtune.app.catalog import Catalog
-from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import record
+from ragtune.flows._wiring import record, run_settings
 from ragtune.tasks.operations.format_watch import check_formats, save_baseline
 
 
 @flow(name="format-watch", log_prints=False)
 def format_watch(params_path: str | None = None) -> dict[str, Any]:
     """One check of the format files; returns what changed."""
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     ops = settings.operations
     baseline = settings.path(ops.format_baseline)
     check = check_formats(settings.root, list(ops.format_files), baseline)

@@ -28,10 +28,10 @@ from prefect.runtime import flow_run
 
 from ragtune.app.catalog import Catalog, IndexLocation
 from ragtune.app.index import open_store
-from ragtune.app.settings import Settings, load_settings
+from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
-from ragtune.flows._wiring import record, rename_run, retrying, step
+from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
 from ragtune.flows.embed_fanout import fan_out_embeddings
 from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
@@ -157,7 +157,7 @@ def knowledge_refresh(
     class has its own schedule); documents of other classes are left as they are.
     """
     logger = get_run_logger()
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     if rebuild and classes:
         raise InputError("a rebuild replaces the whole index: drop the class filter")
     today = today or date.today()

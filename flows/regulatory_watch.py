@@ -25,8 +25,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from ragtune.app.catalog import Catalog
-from ragtune.app.settings import Settings, load_settings
-from ragtune.flows._wiring import record, rename_run, retrying, step
+from ragtune.app.settings import Settings
+from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
 from ragtune.tasks.watch.models import SourceChange
 from ragtune.tasks.watch.report import render_markdown, summary_json
 from ragtune.tasks.watch.state import load_state, save_state
@@ -65,7 +65,7 @@ def resolved_sources(settings: Settings) -> list:
 def regulatory_watch(params_path: str | None = None) -> dict[str, Any]:
     """One pass over every watched source; returns the pass summary JSON."""
     logger = get_run_logger()
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     cfg = settings.watch
     kb_root = settings.path(settings.data.kb_path)
     state_path, archive = watch_paths(settings)

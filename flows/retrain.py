@@ -32,10 +32,10 @@ from prefect.runtime import flow_run
 from ragtune.app.backends import get_backend
 from ragtune.app.catalog import Catalog
 from ragtune.app.dataset import build_from_settings, check_from_settings
-from ragtune.app.settings import Settings, load_settings
+from ragtune.app.settings import Settings
 from ragtune.errors import GateFailed
 from ragtune.flows._train_watch import STOPS, signal_name, watch
-from ragtune.flows._wiring import prefect_secret, record, retrying, step
+from ragtune.flows._wiring import prefect_secret, record, retrying, run_settings, step
 from ragtune.flows.promotion import run_gates
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
@@ -149,7 +149,7 @@ def retrain(
         PromotionRejected: a promotion gate or the approver said no.
     """
     logger = get_run_logger()
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     target = None
     if gap_name is not None:
         target = gap_target(

@@ -22,8 +22,7 @@ from typing import Any
 from prefect import flow
 
 from ragtune.app.catalog import Catalog
-from ragtune.app.settings import load_settings
-from ragtune.flows._wiring import record
+from ragtune.flows._wiring import record, run_settings
 from ragtune.flows.promotion import promote_in_transaction, publish_outcome
 from ragtune.tasks.index.publish import rollback as move_live_back
 from ragtune.tasks.promotion.outcomes import transition_summary
@@ -43,7 +42,7 @@ def rollback(
         TransitionFailed: a step failed; both were restored (or the message says
             which undo failed).
     """
-    catalog = Catalog.from_settings(load_settings(params_path))
+    catalog = Catalog.from_settings(run_settings(params_path))
     registry = catalog.registry()
     plan = registry.plan_rollback(version, actor, reason)
     outcome = promote_in_transaction(registry, plan)
@@ -65,7 +64,7 @@ def index_rollback(
     Raises:
         InputError: no published tag has that name (the message lists them).
     """
-    catalog = Catalog.from_settings(load_settings(params_path))
+    catalog = Catalog.from_settings(run_settings(params_path))
     index = catalog.index
     live = index.live_tag()
     was = None if live is None else live.tag

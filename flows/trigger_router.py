@@ -25,9 +25,8 @@ from prefect.deployments import run_deployment
 
 from ragtune.app.catalog import Catalog
 from ragtune.app.operations import build_context
-from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
-from ragtune.flows._wiring import record
+from ragtune.flows._wiring import record, run_settings
 from ragtune.tasks.operations.triggers import (
     Action,
     TriggerDecision,
@@ -52,7 +51,7 @@ def trigger_router(
     params_path: str | None = None,
 ) -> dict[str, Any]:
     """Decide, audit and act on one event; returns the decision JSON."""
-    settings = load_settings(params_path)
+    settings = run_settings(params_path)
     now = datetime.now(UTC)
     event = TriggerEvent(
         name=event_name,

@@ -268,7 +268,10 @@ def _screenshots(api: str, refresh: dict, retrain: dict, tmp_path: Path) -> None
     pages = [  # (name, run, artifact key, text the artifact must show)
         ("refresh", refresh, "refresh-summary", tag),
         ("retrain", retrain, "promotion-report", tag),
+        # the configuration the run used, resolved (the e2e project's 2 steps)
+        ("retrain", retrain, "resolved-config", "max_steps: 2"),
     ]
+    shot_runs: set[str] = set()
     for name, run, key, shows in pages:
         [artifact] = httpx.post(
             f"{api}/artifacts/filter",
@@ -279,10 +282,10 @@ def _screenshots(api: str, refresh: dict, retrain: dict, tmp_path: Path) -> None
                 }
             },
         ).json()
-        urls = {
-            f"operations-{name}-run": f"{ui}/runs/flow-run/{run['id']}",
-            f"operations-{name}-{key}": f"{ui}/artifacts/artifact/{artifact['id']}",
-        }
+        urls = {f"operations-{name}-{key}": f"{ui}/artifacts/artifact/{artifact['id']}"}
+        if run["id"] not in shot_runs:  # each run page once
+            urls[f"operations-{name}-run"] = f"{ui}/runs/flow-run/{run['id']}"
+            shot_runs.add(run["id"])
         doms = {}
         for shot, url in urls.items():
             png = tmp_path / f"{shot}.png"
@@ -290,8 +293,9 @@ def _screenshots(api: str, refresh: dict, retrain: dict, tmp_path: Path) -> None
             assert png.stat().st_size > 10_000
             if keep:
                 shutil.copy2(png, Path(keep) / png.name)
-        run_page, artifact_page = doms.values()
-        assert run["name"] in run_page and "Completed" in run_page, run_page[-2000:]
+        artifact_page, *run_page = doms.values()
+        for page in run_page:
+            assert run["name"] in page and "Completed" in page, page[-2000:]
         # the artifact page renders the markdown the flow wrote, run name beside it
         assert key in artifact_page and run["name"] in artifact_page
         assert shows in artifact_page, artifact_page[-2000:]

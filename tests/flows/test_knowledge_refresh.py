@@ -13,6 +13,7 @@ import yaml
 
 from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
+from ragtune.flows._wiring import config_digest
 from ragtune.tasks.freshness import load_labels
 from ragtune.tasks.index.publish import list_tags, open_live
 from ragtune.tasks.versioning import data_hash
@@ -70,6 +71,11 @@ def test_dvc_hash_is_recorded_everywhere(first_run: dict, sample_project: Path) 
 
 def test_artifacts_tell_the_story(first_run: dict, sample_project: Path) -> None:
     from prefect.artifacts import Artifact
+
+    resolved = Artifact.get("resolved-config")  # what the run used, on its page
+    digest = config_digest(load_settings(sample_project))
+    assert resolved is not None and f"sha256 `{digest}`" in resolved.data
+    assert "kb_path:" in resolved.data and digest[:16] in resolved.description
 
     summary = Artifact.get("refresh-summary")
     assert summary is not None and first_run["tag"] in summary.data

@@ -60,3 +60,13 @@ def test_an_action_that_is_no_event_is_refused(tmp_path: Path, emitted) -> None:
     with pytest.raises(ValueError, match="ragtune.index.exploded is not a ragtune"):
         _wiring.record(audit, "index.exploded", ("index", "chunks"), {})
     assert emitted == [] and not (tmp_path / "audit.jsonl").exists()
+
+
+def test_config_digest_tells_configurations_apart(repo_root: Path) -> None:
+    from ragtune.app.settings import load_settings
+
+    params = repo_root / "params.yaml"
+    shipped = _wiring.config_digest(load_settings(params, env={}))
+    assert shipped == _wiring.config_digest(load_settings(params, env={}))
+    changed = load_settings(params, env={"RAGTUNE_INDEX__SMOKE_TOP_K": "4"})
+    assert _wiring.config_digest(changed) != shipped
