@@ -96,7 +96,7 @@ def render_markdown(s: RefreshSummary) -> str:
         "",
         "## Publish checks",
         *[
-            f"- {'PASS' if c['passed'] else 'FAIL'} `{c['name']}`: {c['reason']}"
+            f"- {c['status'].upper()} `{c['name']}`: {c['reason']}"
             for c in s.checks
         ],
         "",
