@@ -306,6 +306,7 @@ def _summary(
         },
         stale=[c.doc_id for c in freshness.classifications if c.stale],
         classes=classes,
+        warnings=[{"source_path": p, "reason": why} for p, why in report.warnings],
     )
 
 

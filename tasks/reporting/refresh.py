@@ -38,6 +38,7 @@ class RefreshSummary:
     classes: dict[str, int] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
     eval_set_problems: list[str] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The contract: counts under the documented keys, detail beside them."""
@@ -87,7 +88,8 @@ def render_markdown(s: RefreshSummary) -> str:
         f"{len(s.changed)}, removed {len(s.removed)}, unchanged {s.unchanged}",
         f"- chunks: {s.chunks_total} in index, {s.chunks_embedded} embedded this run, "
         f"{s.cache_hits} reused from the embedding cache",
-        f"- quarantined: {len(s.quarantined)}; stale: {len(s.stale)}",
+        f"- quarantined: {len(s.quarantined)}; kept with warnings: "
+        f"{len(s.warnings)}; stale: {len(s.stale)}",
         "",
         "## Changes",
         f"- added: {_ids(s.added)}",
@@ -95,10 +97,7 @@ def render_markdown(s: RefreshSummary) -> str:
         f"- removed: {_ids(s.removed)}",
         "",
         "## Publish checks",
-        *[
-            f"- {c['status'].upper()} `{c['name']}`: {c['reason']}"
-            for c in s.checks
-        ],
+        *[f"- {c['status'].upper()} `{c['name']}`: {c['reason']}" for c in s.checks],
         "",
         "## Retrieval on the eval set",
         *_metric_rows(s),
@@ -109,6 +108,9 @@ def render_markdown(s: RefreshSummary) -> str:
             f"| `{q['source_path']}` | {'; '.join(q['reasons'])} |"
             for q in s.quarantined
         ]
+    if s.warnings:
+        lines += ["", "## Kept with warnings", "| file | warning |", "|---|---|"]
+        lines += [f"| `{w['source_path']}` | {w['reason']} |" for w in s.warnings]
     if s.eval_set_problems:
         lines += ["", "## Eval set problems", *[f"- {p}" for p in s.eval_set_problems]]
     if s.stale:

@@ -14,6 +14,14 @@ class ValidationConfig(StrictModel):
         0.10, ge=0, le=1, description="Fail the run if more documents are quarantined."
     )
     min_chars: int = Field(40, ge=1, description="Shorter extracted text is an error.")
+    max_debris_share: float = Field(
+        0.001,
+        ge=0,
+        le=1,
+        description="Share of a document's characters that may be encoding debris "
+        "(U+FFFD, control characters) before it is quarantined; below it the "
+        "document is indexed and the refresh reports a warning.",
+    )
     max_chars: int = Field(
         500_000, ge=1, description="Longer extracted text is an error."
     )

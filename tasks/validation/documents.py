@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from ragtune.tasks.validation.gx_runner import (
     run_suite,
 )
 from ragtune.tasks.validation.models import ValidationReport
-from ragtune.tasks.validation.suites import DOCUMENTS
+from ragtune.tasks.validation.suites import DOCUMENTS, debris_found, debris_share
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def manifest_frame(documents: Sequence[Document]) -> pd.DataFrame:
     for column in DATE_COLUMNS:
         parsed = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
         frame[f"{column}_at"] = parsed.astype("datetime64[us]")
+    frame["debris_share"] = [debris_share(str(t or "")) for t in frame["text"]]
     return frame
 
 
@@ -84,7 +86,10 @@ def validate_documents(
     context = open_context(resolve_gx_root(cfg, project_root))
     params = _parameters(cfg, allowed_categories, today)
     outcomes = run_suite(context, DOCUMENTS, manifest_frame(docs), params)
-    reasons = failure_reasons(outcomes, params | _reason_context(cfg, today))
+    debris = {d.source_path: debris_found(d.text) for d in docs}  # for the reasons
+    reasons = failure_reasons(
+        outcomes, params | _reason_context(cfg, today) | {"debris": debris}
+    )
     kept = tuple(d for d in docs if d.source_path not in reasons)
     quarantined = tuple(
         Rejection(d.source_path, tuple(reasons[d.source_path]), d.doc_id)
@@ -93,7 +98,21 @@ def validate_documents(
     )
     docs_path = build_data_docs(context) if cfg.build_data_docs else None
     everything = sorted(loaded_rejections + quarantined, key=lambda r: r.source_path)
-    return _report(kept, tuple(everything), outcomes, cfg, docs_path)
+    report = _report(kept, tuple(everything), outcomes, cfg, docs_path)
+    return replace(report, warnings=_warnings(kept))
+
+
+def _warnings(kept: Iterable[Document]) -> tuple[tuple[str, str], ...]:
+    """Kept documents with some debris, below the share that quarantines."""
+    found = []
+    for doc in kept:
+        if what := debris_found(doc.text):
+            share = debris_share(doc.text)
+            found.append(
+                (doc.source_path, f"encoding debris kept: {what} ({share:.3%})")
+            )
+            log.warning("%s: %s", doc.source_path, found[-1][1])
+    return tuple(found)
 
 
 def _parameters(
@@ -104,6 +123,7 @@ def _parameters(
         "allowed_categories": sorted(set(allowed_categories)),
         "min_chars": cfg.min_chars,
         "max_chars": cfg.max_chars,
+        "max_debris_share": cfg.max_debris_share,
         "latest_review": datetime.combine(today, time()),
         "latest_effective_date": datetime.combine(horizon, time()),
     }

@@ -41,6 +41,7 @@ class ValidationReport:
     max_quarantine_share: float
     passed: bool
     data_docs_path: str | None = None
+    warnings: tuple[tuple[str, str], ...] = ()  # (source_path, why), kept anyway
 
     @property
     def errors(self) -> tuple[ExpectationSummary, ...]:

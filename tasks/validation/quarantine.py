@@ -46,6 +46,9 @@ def quarantine_payload(report: ValidationReport) -> dict[str, Any]:
             {"source_path": r.source_path, "doc_id": r.doc_id, "reasons": [*r.reasons]}
             for r in sorted(report.rejected, key=lambda r: r.source_path)
         ],
+        "warnings": [
+            {"source_path": path, "reason": why} for path, why in report.warnings
+        ],
     }
 
 
@@ -92,6 +95,12 @@ def render_markdown(payload: dict[str, Any]) -> str:
         doc = f" (doc_id `{item['doc_id']}`)" if item["doc_id"] else ""
         lines.append(f"- `{item['source_path']}`{doc}")
         lines += [f"  - {_escape(reason)}" for reason in item["reasons"]]
+    if payload.get("warnings"):
+        lines += ["", "## Kept with warnings", ""]
+        lines += [
+            f"- `{w['source_path']}`: {_escape(w['reason'])}"
+            for w in payload["warnings"]
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -174,7 +174,8 @@ def test_text_checks_give_one_reason_per_failed_expectation(
         "short.md": (f"extracted text has 10 characters; {limits}",),
         "debris.md": (
             "text contains encoding debris: 2 U+FFFD replacement character(s); "
-            "control character(s) U+0007",
+            "control character(s) U+0007 (2.22% of the text, over "
+            "validation.max_debris_share 0.10%)",
         ),
         "blank.md": (
             "extracted text is empty",
@@ -184,6 +185,30 @@ def test_text_checks_give_one_reason_per_failed_expectation(
     assert [d.source_path for d in report.documents] == ["fine.md"]
     assert (report.quarantine_share, report.passed) == (0.75, True)
     enforce_quarantine_share(report, cfg)  # exactly at the limit: no error
+
+
+def test_a_little_debris_in_a_long_document_is_a_warning_not_a_quarantine(
+    project: Path, vcfg: ValidationConfig
+) -> None:
+    """One U+FFFD in a long statute must not take its only copy out of the index."""
+    long = " ".join([TEXT] * 40)  # about 5,000 characters
+    docs = [
+        make_doc("one-bad-byte.md", text=long + " Ann\ufffde 2024."),
+        make_doc("binary.md", text=TEXT + "\ufffd" * 20),
+        make_doc("fine.md"),
+    ]
+    cfg = vcfg.model_copy(update={"max_quarantine_share": 0.5})
+
+    report = validate_documents(docs, [], cfg, CATEGORIES, TODAY, project)
+
+    assert {d.source_path for d in report.documents} == {"fine.md", "one-bad-byte.md"}
+    assert [r.source_path for r in report.rejected] == ["binary.md"]
+    [(path, why)] = report.warnings
+    assert path == "one-bad-byte.md"
+    assert why.startswith("encoding debris kept: 1 U+FFFD replacement character(s)")
+    strict = cfg.model_copy(update={"max_debris_share": 0.0})
+    report = validate_documents(docs, [], strict, CATEGORIES, TODAY, project)
+    assert "one-bad-byte.md" in {r.source_path for r in report.rejected}
 
 
 def test_duplicate_ids_keep_the_first_path(
