@@ -91,9 +91,49 @@ def record(
     event = f"ragtune.{action}"
     if event not in ALL_EVENTS:
         raise ValueError(f"{event} is not a ragtune event (ragtune/events.py)")
-    audit.append(action, actor=actor, event=event, **payload, **(audit_only or {}))
+    entry = audit.append(
+        action, actor=actor, event=event, **payload, **(audit_only or {})
+    )
     kind, name = resource
-    emit(event, kind, name, payload)
+    emit(event, kind, name, bounded(payload, entry["hash"]))
+
+
+MAX_EVENT_ITEMS = 50
+MAX_EVENT_BYTES = 64_000
+
+
+def bounded(payload: dict[str, Any], audit_hash: str) -> dict[str, Any]:
+    """The event's share of a payload: lists cut to their first ``MAX_EVENT_ITEMS``
+    (with ``<key>_count``), then the largest values replaced by their size until the
+    JSON fits ``MAX_EVENT_BYTES``.
+
+    A refresh of thousands of documents once made a 1.6 MB event that the Prefect
+    server refused. Whatever is cut stays whole in the audit record, which the
+    event then names (``audit_hash``, ``truncated``).
+    """
+    out: dict[str, Any] = {}
+    cut: list[str] = []
+    for key, value in payload.items():
+        if isinstance(value, list) and len(value) > MAX_EVENT_ITEMS:
+            out[key], out[f"{key}_count"] = value[:MAX_EVENT_ITEMS], len(value)
+            cut.append(key)
+        else:
+            out[key] = value
+    while len(json.dumps(out, default=str)) > MAX_EVENT_BYTES:
+        sizes = {
+            k: len(json.dumps(v, default=str))
+            for k, v in out.items()
+            if isinstance(v, list | dict)
+        }
+        if not sizes:
+            break
+        key = max(sizes, key=sizes.__getitem__)
+        value = out.pop(key)
+        out.setdefault(f"{key}_count", len(value))
+        cut.append(key)
+    if cut:
+        out |= {"truncated": sorted(set(cut)), "audit_hash": audit_hash}
+    return out
 
 
 def config_digest(settings: Settings) -> str:

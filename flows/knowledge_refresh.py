@@ -194,8 +194,10 @@ def knowledge_refresh(
     checks, metrics, rows = evaluate_task(
         store, embedder, settings, stats, report, plan.scope
     )
-    retrieval = {
-        k: round(v, 4) for k, v in metrics.summary().items() if isinstance(v, float)
+    retrieval = {  # none when no eval query judges this knowledge base
+        k: round(v, 4)
+        for k, v in metrics.summary().items()
+        if isinstance(v, float) and metrics.n_queries
     }
     tag = None
     if stats.needs_publish:

@@ -99,18 +99,25 @@ def classify(
     accuracy = None
     if labels_path and settings.path(labels_path).is_file():
         accuracy = freshness.accuracy(load_labels(settings.path(labels_path)))
+    # labels of other documents (another knowledge base) measure nothing: no figure
+    measured = accuracy is not None and accuracy.total > 0
     if as_json:
         emit_json(
             {
                 "documents": freshness.to_rows(),
                 "quarantined": [r.source_path for r in report.rejected],
-                "accuracy": None if accuracy is None else round(accuracy.accuracy, 4),
+                "accuracy": round(accuracy.accuracy, 4) if measured else None,
+                "labelled": accuracy.total if accuracy is not None else 0,
             }
         )
         return
     _print_freshness(freshness)
-    if accuracy is not None:
+    if measured:
         console.print(f"accuracy against {labels_path}: {accuracy.accuracy:.1%}")
+    elif accuracy is not None:
+        console.print(
+            f"accuracy not measured: {labels_path} labels none of these documents"
+        )
 
 
 def _print_freshness(freshness) -> None:  # noqa: ANN001 - FreshnessReport

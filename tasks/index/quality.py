@@ -57,7 +57,21 @@ def evaluate_table(
 def recall_floor_check(
     metrics: RetrievalMetrics, floor: float, version: int
 ) -> GateResult:
-    """A blocking gate: recall@k on the candidate must reach the floor."""
+    """A blocking gate: recall@k on the candidate must reach the floor.
+
+    An eval set that judges none of the indexed documents (another knowledge base's,
+    or every judged document quarantined) measures nothing: a warning that says
+    so, never a pass of 0 against a floor.
+    """
+    if metrics.n_queries == 0:
+        return GateResult(
+            "eval_recall_floor",
+            "warn",
+            "not evaluated: the eval set judges none of the indexed documents "
+            f"(0 queries); recall floor {floor:.3f} not checked",
+            {"n_queries": 0, "floor": floor},
+            version,
+        )
     passed = metrics.recall_at_k >= floor
     return GateResult.judged(
         "eval_recall_floor",

@@ -63,6 +63,8 @@ def _ids(ids: list[str], limit: int = 12) -> str:
 
 
 def _metric_rows(s: RefreshSummary) -> list[str]:
+    if not s.metrics:
+        return ["Not evaluated: the eval set judges none of the indexed documents."]
     rows = ["| metric | value | change vs previous live |", "|---|---|---|"]
     for name, value in s.metrics.items():
         delta = s.metrics_delta.get(name)

@@ -70,3 +70,28 @@ def test_config_digest_tells_configurations_apart(repo_root: Path) -> None:
     assert shipped == _wiring.config_digest(load_settings(params, env={}))
     changed = load_settings(params, env={"RAGTUNE_INDEX__SMOKE_TOP_K": "4"})
     assert _wiring.config_digest(changed) != shipped
+
+
+def test_large_payloads_reach_the_event_as_counts_and_the_audit_whole(
+    tmp_path: Path,
+    emitted,  # noqa: ANN001
+) -> None:
+    """Thousands of changed files once made a 1.6 MB event the server refused."""
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    ids = [f"doc-{i:05d}" for i in range(5000)]
+    files = [{"kb_rel": f"{i}.md", "diff": "x" * 400} for i in range(40)]
+    payload = {"source": "regulator", "doc_ids": ids, "files": files, "score": 0.9}
+    _wiring.record(audit, "source.changed", ("source", "regulator"), payload)
+    [entry] = audit.records()
+    assert entry["details"]["doc_ids"] == ids  # the evidence keeps everything
+    [event] = emitted
+    sent = event["payload"]
+    assert len(json.dumps(sent)) <= _wiring.MAX_EVENT_BYTES
+    assert sent["doc_ids"] == ids[: _wiring.MAX_EVENT_ITEMS]
+    assert sent["doc_ids_count"] == 5000 and sent["score"] == 0.9
+    assert sent["truncated"] == ["doc_ids"] and sent["audit_hash"] == entry["hash"]
+    huge = {"files": [{"diff": "y" * 5000} for _ in range(30)], "source": "s"}
+    _wiring.record(audit, "source.changed", ("source", "s"), huge)
+    cut = emitted[-1]["payload"]
+    assert "files" not in cut and cut["files_count"] == 30
+    assert cut["truncated"] == ["files"] and cut["source"] == "s"
