@@ -32,7 +32,7 @@ from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
-from ragtune.flows.embed_fanout import fan_out_embeddings
+from ragtune.flows.embed_fanout import FanoutStats, fan_out_embeddings
 from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.evaluation.beir import load_beir
@@ -189,7 +189,7 @@ def knowledge_refresh(
     chunks, hashes = chunk_task(
         plan.documents, labels, settings.chunking, revision.data_hash
     )
-    fan_out_embeddings(store, chunks, settings)  # a Dask subflow, if large enough
+    fanned = fan_out_embeddings(store, chunks, settings)  # Dask, if large enough
     stats = index_task(store, chunks, hashes, revision.data_hash, plan.scope)
     checks, metrics, rows = evaluate_task(
         store, embedder, settings, stats, report, plan.scope
@@ -215,7 +215,17 @@ def knowledge_refresh(
         "data_docs": report.data_docs_path,
     }
     summary = replace(
-        _summary(revision, report, freshness, stats, checks, retrieval, previous, tag),
+        _summary(
+            revision,
+            report,
+            freshness,
+            stats,
+            checks,
+            retrieval,
+            previous,
+            tag,
+            fanned,
+        ),  # fmt: skip
         unchanged=plan.unchanged,
         chunks_total=rows,
         reports=reports,
@@ -268,6 +278,16 @@ def _record_validation(
         )  # fmt: skip
 
 
+def embedded(stats: RefreshStats, fanned: FanoutStats | None) -> tuple[int, int]:
+    """(texts embedded by this run, vectors reused from earlier runs).
+
+    Texts the Dask fan-out embedded reach the refresh through the embedding cache,
+    so the refresh alone counts them as cache hits; they were embedded now.
+    """
+    by_fanout = fanned.cached if fanned is not None else 0
+    return stats.chunks_embedded + by_fanout, max(0, stats.cache_hits - by_fanout)
+
+
 def _summary(
     revision: DataRevision,
     report: ValidationReport,
@@ -277,7 +297,9 @@ def _summary(
     retrieval: dict[str, float],
     previous: dict[str, float],
     tag: PublishedTag | None,
+    fanned: FanoutStats | None = None,
 ) -> RefreshSummary:
+    n_embedded, hits = embedded(stats, fanned)
     classes: dict[str, int] = {}
     for c in freshness.classifications:
         classes[c.label] = classes.get(c.label, 0) + 1
@@ -296,8 +318,8 @@ def _summary(
             for r in report.rejected
         ],
         chunks_total=stats.chunks_total,
-        chunks_embedded=stats.chunks_embedded,
-        cache_hits=stats.cache_hits,
+        chunks_embedded=n_embedded,
+        cache_hits=hits,
         index_version=tag.version if tag else stats.live_version,
         published=tag is not None and stats.needs_publish,
         tag=tag.tag if tag else None,

@@ -177,6 +177,7 @@ def test_fanned_out_refresh_equals_single_process(
     from prefect import flow
 
     from ragtune.flows.embed_fanout import fan_out_embeddings
+    from ragtune.flows.knowledge_refresh import embedded
     from ragtune.tasks.index.publish import open_live
 
     corpus = _generated_corpus()
@@ -207,6 +208,9 @@ def test_fanned_out_refresh_equals_single_process(
     assert fan.batches == math.ceil(distinct / 16)
     assert stats.chunks_embedded == 0 and store.embedder.texts == 0
     assert stats.cache_hits == distinct
+    # the run's summary counts what the fan-out embedded as embedded by this run
+    assert embedded(stats, fan) == (distinct, 0)
+    assert embedded(single_stats, None) == (distinct, single_stats.cache_hits)
     kit.assert_same_rows(
         kit.rows_of(open_live(store.uri, "chunks")),
         kit.rows_of(open_live(single.uri, "chunks")),
