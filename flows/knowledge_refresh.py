@@ -214,18 +214,9 @@ def knowledge_refresh(
         "quarantine": str(write_quarantine_report(report, catalog.reports_dir)),
         "data_docs": report.data_docs_path,
     }
+    found = (report, freshness, stats, checks, retrieval, previous, tag, fanned)
     summary = replace(
-        _summary(
-            revision,
-            report,
-            freshness,
-            stats,
-            checks,
-            retrieval,
-            previous,
-            tag,
-            fanned,
-        ),  # fmt: skip
+        _summary(revision, *found),
         unchanged=plan.unchanged,
         chunks_total=rows,
         reports=reports,
