@@ -1,4 +1,4 @@
-"""``ragtune audit verify``: check the hash chain of the audit log."""
+"""``ragtune audit verify|repair|export``: the hash-chained audit log."""
 
 from __future__ import annotations
 
@@ -43,6 +43,47 @@ def verify(
         console.print(f"{path}: {result.records} records, chain intact")
     if not result.ok:
         raise GateFailed(f"{path}: line {result.bad_line}: {result.reason}")
+
+
+@audit_app.command("repair")
+def repair(
+    params: Path | None = PARAMS_OPTION,
+    log: Path | None = typer.Option(None, "--log", help="Audit log file to repair."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Move torn lines (writes cut short by a crash) to ``<log>.torn``, then verify.
+
+    Exit 1 when the chain is still broken afterwards: that is an edit or a
+    removal, which repair never hides.
+    """
+    from ragtune.audit import AuditLog
+
+    if log is None:
+        settings = load(params)
+        log = settings.path(settings.project.audit_log)
+    audit = AuditLog(log)
+    moved = audit.repair()
+    result = audit.verify()
+    if as_json:
+        emit_json(
+            {
+                "path": str(log),
+                "moved_lines": moved,
+                "ok": result.ok,
+                "records": result.records,
+                "bad_line": result.bad_line,
+                "reason": result.reason,
+            }
+        )
+    else:
+        where = (
+            f"line(s) {', '.join(map(str, moved))} moved to {log}.torn; "
+            if moved
+            else "no torn line; "
+        )
+        console.print(f"{log}: {where}{result.records} records")
+    if not result.ok:
+        raise GateFailed(f"{log}: line {result.bad_line}: {result.reason}")
 
 
 @audit_app.command("export")

@@ -82,3 +82,56 @@ def test_export_filters_by_action_and_time(tmp_path: Path) -> None:
     future = datetime.now(UTC) + timedelta(days=1)
     assert export_rows(records, since=future) == []
     assert len(export_rows(records, until=future)) == 4
+
+
+def test_a_torn_tail_stops_nothing_and_repair_moves_it_aside(tmp_path: Path) -> None:
+    """A kill mid-append leaves half a line: readers and writers go on, verify
+    names it, repair moves it aside and the chain is whole again."""
+    log = _log_with(tmp_path, 3)
+    whole = log.records()
+    with log.path.open("a", encoding="utf-8") as fh:
+        fh.write('{"action": "index.published", "actor": "ragt')  # no newline
+    assert log.records() == whole  # skipped, not a JSONDecodeError
+    broken = log.verify()
+    assert not broken.ok and broken.bad_line == 4
+    assert "torn line" in broken.reason and "ragtune audit repair" in broken.reason
+
+    after = log.append("index.rolled-back", actor="ann", tag="live-0")
+    assert after["prev"] == whole[-1]["hash"]  # chained to the last whole record
+    lines = log.path.read_text().splitlines()
+    assert len(lines) == 5 and json.loads(lines[-1])["action"] == "index.rolled-back"
+
+    assert log.repair() == [4]
+    assert log.repair() == []  # nothing left to move
+    assert log.verify().ok and log.verify().records == 4
+    [moved] = (tmp_path / "audit.jsonl.torn").read_text().splitlines()
+    assert json.loads(moved)["line"] == 4 and "ragt" in json.loads(moved)["text"]
+    assert not (tmp_path / "audit.jsonl.repair-backup").exists()
+
+
+def test_repair_never_hides_an_edit(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 3)
+    lines = log.path.read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["details"]["tag"] = "live-99"
+    _rewrite(log, [lines[0], json.dumps(edited), lines[2]])
+    assert log.repair() == []
+    assert log.verify().reason == "record was edited"
+
+
+def test_audit_repair_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+
+    log = _log_with(tmp_path, 2)
+    with log.path.open("a", encoding="utf-8") as fh:
+        fh.write('{"torn": ')
+    failed = CliRunner().invoke(app, ["audit", "verify", "--log", str(log.path)])
+    assert failed.exit_code == 1 and "line 3" in failed.output
+    fixed = CliRunner().invoke(
+        app, ["audit", "repair", "--json", "--log", str(log.path)]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    payload = json.loads(fixed.stdout)
+    assert payload["moved_lines"] == [3] and payload["ok"] and payload["records"] == 2
