@@ -23,3 +23,9 @@ class DataConfig(StrictModel):
         description="File suffixes read as documents; others are quarantined.",
     )
     max_file_mb: float = Field(10.0, gt=0, description="Larger files are quarantined.")
+    link_roots: tuple[Path, ...] = Field(
+        (),
+        description="Folders (absolute, or relative to the knowledge base) that a "
+        "symbolic link in the knowledge base may point into; a link to anywhere "
+        "else is quarantined and never read.",
+    )

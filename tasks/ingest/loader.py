@@ -57,9 +57,11 @@ def load_knowledge_base(root: Path, cfg: DataConfig) -> LoadResult:
         raise InputError(f"knowledge base {root} {what} (check data.kb_path)")
     documents: list[Document] = []
     rejected: list[Rejection] = []
+    allowed = allowed_link_roots(root, cfg)
     for path in iter_source_files(root):
         rel = path.relative_to(root).as_posix()
         try:
+            check_link(path, allowed)
             documents.append(load_document(path, rel, cfg))
         except (FileProblem, OSError) as exc:
             reasons = _reasons(exc)
@@ -92,6 +94,31 @@ def iter_source_files(root: Path) -> list[Path]:
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def allowed_link_roots(root: Path, cfg: DataConfig) -> tuple[Path, ...]:
+    """The knowledge base itself and ``data.link_roots``, resolved."""
+    extra = (p if p.is_absolute() else root / p for p in cfg.link_roots)
+    return (root.resolve(), *(p.resolve() for p in extra))
+
+
+def check_link(path: Path, allowed: tuple[Path, ...]) -> None:
+    """Refuse a symbolic link whose target leaves the allowed folders.
+
+    A link in the knowledge base to a password or key file elsewhere would
+    otherwise be indexed and then served to anyone who can query.
+
+    Raises:
+        FileProblem: the link resolves outside every allowed folder.
+    """
+    if not path.is_symlink():
+        return
+    target = path.resolve()
+    if not any(target.is_relative_to(folder) for folder in allowed):
+        raise FileProblem(
+            f"symbolic link to {target}, outside the knowledge base: not read "
+            "(data.link_roots lists folders links may point into)"
+        )
 
 
 def read_source(path: Path) -> bytes:

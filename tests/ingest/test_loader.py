@@ -283,3 +283,29 @@ def test_unreadable_entry_is_rejected_and_loading_continues(kb: Path, write) -> 
     assert _by_path(result) == {
         "guides/dangling.md": ("cannot read the file: No such file or directory",)
     }
+
+
+def test_links_out_of_the_knowledge_base_are_never_read(
+    kb: Path, write, tmp_path: Path
+) -> None:
+    """A link to a secret elsewhere would be indexed and served: quarantined."""
+    write("guides/good.md", MARKDOWN)
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 5)
+    (kb / "guides" / "passwd.txt").symlink_to(secret)
+    (kb / "guides" / "alias.md").symlink_to(kb / "guides" / "good.md")
+
+    result = load_knowledge_base(kb, DataConfig())
+
+    assert [d.source_path for d in result.documents] == [
+        "guides/alias.md",  # a link within the knowledge base is fine
+        "guides/good.md",
+    ]
+    [why] = _by_path(result)["guides/passwd.txt"]
+    assert why.startswith(f"symbolic link to {secret.resolve()}, outside the")
+    assert all("root:x" not in d.text for d in result.documents)
+
+    shared = DataConfig(link_roots=(secret.parent,))
+    allowed = load_knowledge_base(kb, shared)
+    assert "guides/passwd.txt" in {d.source_path for d in allowed.documents}
