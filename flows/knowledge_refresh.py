@@ -15,7 +15,6 @@ A failure anywhere leaves the live index as it was.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -27,10 +26,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from ragtune.app.catalog import Catalog, IndexLocation
-from ragtune.app.index import open_store
+from ragtune.app.index import check_refresh_request, open_store
 from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
-from ragtune.errors import InputError
 from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
 from ragtune.flows.embed_fanout import FanoutStats, fan_out_embeddings
 from ragtune.gates import GateResult
@@ -158,8 +156,7 @@ def knowledge_refresh(
     """
     logger = get_run_logger()
     settings = run_settings(params_path)
-    if rebuild and classes:
-        raise InputError("a rebuild replaces the whole index: drop the class filter")
+    check_refresh_request(settings, kb, classes, rebuild)
     today = today or date.today()
     catalog = Catalog.from_settings(settings)
     audit = catalog.audit()
@@ -184,7 +181,7 @@ def knowledge_refresh(
     previous = _previous_metrics(catalog.index)
     labels = {c.doc_id: c.label for c in freshness.classifications}
     live = {} if rebuild else store.live_documents()
-    scope = _scope(settings.freshness.classes, catalog.index, labels, classes)
+    scope = _scope(catalog.index, labels, classes)
     plan = plan_task(report.documents, labels, live, scope)
     chunks, hashes = chunk_task(
         plan.documents, labels, settings.chunking, revision.data_hash
@@ -227,19 +224,11 @@ def knowledge_refresh(
 
 
 def _scope(
-    known: Collection[str],
-    index: IndexLocation,
-    labels: dict[str, str],
-    classes: list[str] | None,
+    index: IndexLocation, labels: dict[str, str], classes: list[str] | None
 ) -> set[str] | None:
     """Doc ids a class-scoped refresh may touch; None refreshes everything."""
     if not classes:
         return None
-    unknown = sorted(set(classes) - set(known))
-    if unknown:
-        raise InputError(
-            f"unknown freshness class {', '.join(unknown)}; known: {', '.join(known)}"
-        )
     return class_scope(indexed_categories(index.open_live()), labels, classes)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import Settings
+from ragtune.errors import InputError
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.store import IndexStore
 
@@ -21,3 +24,23 @@ def open_store(
         rebuild=rebuild,
         cache=settings.embedding.cache,
     )
+
+
+def check_refresh_request(
+    settings: Settings,
+    kb: str | Path | None,
+    classes: list[str] | None,
+    rebuild: bool,
+) -> None:
+    """The checks that need no data, run before any refresh work (the CLI runs them
+    before Prefect starts, the flow again for runs started elsewhere).
+
+    Raises:
+        InputError: an unknown class, a missing ``kb`` folder, or a rebuild
+            limited to some classes.
+    """
+    if rebuild and classes:
+        raise InputError("a rebuild replaces the whole index: drop the class filter")
+    settings.freshness.check_classes(classes)
+    if kb is not None and not Path(kb).is_dir():
+        raise InputError(f"--kb {kb}: no such knowledge-base folder")

@@ -31,9 +31,11 @@ def refresh(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the knowledge-refresh flow: validate, classify, index, check, publish."""
+    from ragtune.app.index import check_refresh_request
     from ragtune.flows.knowledge_refresh import knowledge_refresh
 
-    load(params)  # fail fast, with exit 2, before Prefect starts
+    settings = load(params)  # fail fast, with exit 2, before Prefect starts
+    check_refresh_request(settings, kb, classes or None, rebuild)
     with console.status("running the knowledge-refresh flow", spinner="dots"):
         summary = knowledge_refresh(
             params_path=str(params) if params else None,
@@ -62,7 +64,8 @@ def print_refresh(summary: dict) -> None:
         f"chunks embedded {summary['chunks_embedded']} of {summary['chunks_total']}"
     )
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items())
-    console.print(f"retrieval: {metrics}")
+    unmeasured = "not evaluated (the eval set judges none of these documents)"
+    console.print(f"retrieval: {metrics or unmeasured}")
     for item in summary["quarantined_files"]:
         console.print(
             f"  [yellow]quarantined[/] {item['source_path']}: "

@@ -10,6 +10,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
+from ragtune.errors import InputError
 from ragtune.schema import StrictModel
 
 CLASS_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -139,6 +140,19 @@ class FreshnessConfig(StrictModel):
                 f"{sorted(self.classes)}"
             )
         return self
+
+    def check_classes(self, names: list[str] | None) -> None:
+        """Refuse freshness class names this configuration does not define.
+
+        Raises:
+            InputError: one or more names are unknown (all of them named).
+        """
+        unknown = sorted(set(names or ()) - set(self.classes))
+        if unknown:
+            raise InputError(
+                f"unknown freshness class {', '.join(unknown)}; known: "
+                f"{', '.join(self.classes)}"
+            )
 
     def fallback(self) -> str:
         """The class for documents that neither metadata, rules nor centroids decide."""

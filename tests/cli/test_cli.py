@@ -145,3 +145,24 @@ def test_refresh_at_an_older_git_revision(small_project: Path) -> None:
     assert summary["added"] == 7  # the deleted explainer is back at that revision
     bad = run_cli("refresh", "--rev", "no-such-rev", cwd=root)
     assert bad.returncode == 2 and "no-such-rev" in bad.stderr
+
+
+def test_refresh_refuses_bad_requests_before_any_flow_work(small_project: Path) -> None:
+    """Unknown classes and missing folders are named at once, with exit 2."""
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+    from ragtune.errors import InputError
+
+    params = str(small_project)
+    cases = {
+        ("--class", "gossip"): "unknown freshness class gossip; known: regulatory",
+        ("--kb", "/nonexistent-kb"): "--kb /nonexistent-kb: no such knowledge-base",
+        ("--rebuild", "--class", "historical"): "a rebuild replaces the whole index",
+    }
+    for args, message in cases.items():
+        result = CliRunner().invoke(app, ["refresh", "-p", params, *args])
+        error = result.exception  # main() prints it and exits with its code
+        assert isinstance(error, InputError) and error.exit_code == 2, result.output
+        assert message in str(error)
+    assert not (small_project.parent / "state").exists()  # nothing ran
