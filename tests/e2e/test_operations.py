@@ -268,8 +268,8 @@ def _screenshots(api: str, refresh: dict, retrain: dict, tmp_path: Path) -> None
     pages = [  # (name, run, artifact key, text the artifact must show)
         ("refresh", refresh, "refresh-summary", tag),
         ("retrain", retrain, "promotion-report", tag),
-        # the configuration the run used, resolved (the e2e project's 2 steps)
-        ("retrain", retrain, "resolved-config", "max_steps: 2"),
+        # the configuration the run used, resolved, named by its sha256
+        ("retrain", retrain, "resolved-config", _digest(tmp_path)[:16]),
     ]
     shot_runs: set[str] = set()
     for name, run, key, shows in pages:
@@ -299,6 +299,14 @@ def _screenshots(api: str, refresh: dict, retrain: dict, tmp_path: Path) -> None
         # the artifact page renders the markdown the flow wrote, run name beside it
         assert key in artifact_page and run["name"] in artifact_page
         assert shows in artifact_page, artifact_page[-2000:]
+
+
+def _digest(project: Path) -> str:
+    """The configuration digest the worker's runs resolve (same file, same env)."""
+    from ragtune.app.settings import load_settings
+    from ragtune.flows._wiring import config_digest
+
+    return config_digest(load_settings(project / "params.yaml"))
 
 
 def _chromium(exe: str, url: str, png: Path, profile: Path) -> str:
