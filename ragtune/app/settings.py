@@ -120,12 +120,20 @@ def _set_nested(tree: dict[str, Any], keys: list[str], value: str) -> None:
 
 
 def apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Overlay ``RAGTUNE_SECTION__KEY=value`` variables (YAML-parsed) on ``raw``."""
+    """Overlay ``RAGTUNE_SECTION__KEY=value`` variables (YAML-parsed) on ``raw``.
+
+    Raises:
+        ConfigError: a value is not valid YAML (the variable is named).
+    """
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
-        _set_nested(raw, keys, value)
+        try:
+            _set_nested(raw, keys, value)
+        except yaml.YAMLError as exc:
+            problem = str(exc).splitlines()[0]
+            raise ConfigError(f"{name}: not a valid YAML value ({problem})") from None
     return raw
 
 

@@ -9,7 +9,7 @@ import typer
 
 from ragtune.app.catalog import Catalog
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
-from ragtune.errors import GateFailed
+from ragtune.errors import GateFailed, InputError
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -99,6 +99,8 @@ def export(
 
     from ragtune.audit import export_rows
 
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
     settings = load(params)
     log = Catalog.from_settings(settings).audit()
     result = log.verify()

@@ -135,3 +135,15 @@ def test_audit_repair_command(tmp_path: Path) -> None:
     assert fixed.exit_code == 0, fixed.output
     payload = json.loads(fixed.stdout)
     assert payload["moved_lines"] == [3] and payload["ok"] and payload["records"] == 2
+
+
+def test_audit_export_to_a_missing_folder_is_bad_input(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ragtune.cli import app
+    from ragtune.errors import InputError
+
+    out = tmp_path / "no-such-folder" / "audit.csv"
+    result = CliRunner().invoke(app, ["audit", "export", "--out", str(out)])
+    assert isinstance(result.exception, InputError)
+    assert "no-such-folder does not exist" in str(result.exception)

@@ -129,3 +129,9 @@ def test_overlay_merges_over_the_base_then_env_overrides(tmp_path: Path) -> None
     (tmp_path / "params.typo.yaml").write_text("index:\n  urii: x\n")
     with pytest.raises(ConfigError, match=r"params\.typo\.yaml.*\n.*index\.urii"):
         load_settings(base, env={"RAGTUNE_OVERLAY": "typo"})
+
+
+def test_malformed_yaml_in_an_env_override_names_the_variable(tmp_path: Path) -> None:
+    path = _write(tmp_path, "{}")
+    with pytest.raises(ConfigError, match=r"RAGTUNE_INDEX__URI: not a valid YAML"):
+        load_settings(path, env={"RAGTUNE_INDEX__URI": "[unclosed"})
