@@ -156,7 +156,7 @@ def knowledge_refresh(
     """
     logger = get_run_logger()
     settings = run_settings(params_path)
-    check_refresh_request(settings, kb, classes, rebuild)
+    check_refresh_request(settings, kb, classes, rebuild, rev)
     today = today or date.today()
     catalog = Catalog.from_settings(settings)
     audit = catalog.audit()

@@ -31,16 +31,21 @@ def check_refresh_request(
     kb: str | Path | None,
     classes: list[str] | None,
     rebuild: bool,
+    rev: str | None = None,
 ) -> None:
     """The checks that need no data, run before any refresh work (the CLI runs them
     before Prefect starts, the flow again for runs started elsewhere).
 
     Raises:
-        InputError: an unknown class, a missing ``kb`` folder, or a rebuild
-            limited to some classes.
+        InputError: an unknown class, a missing ``kb`` folder, a revision that
+            names no commit, or a rebuild limited to some classes.
     """
+    from ragtune.tasks.versioning.revisions import repository_of
+
     if rebuild and classes:
         raise InputError("a rebuild replaces the whole index: drop the class filter")
     settings.freshness.check_classes(classes)
-    if kb is not None and not Path(kb).is_dir():
+    if kb is not None and not Path(kb).is_dir() and rev is None:
         raise InputError(f"--kb {kb}: no such knowledge-base folder")
+    if rev is not None:
+        repository_of(Path(kb) if kb else settings.path(settings.data.kb_path), rev)

@@ -35,7 +35,7 @@ def refresh(
     from ragtune.flows.knowledge_refresh import knowledge_refresh
 
     settings = load(params)  # fail fast, with exit 2, before Prefect starts
-    check_refresh_request(settings, kb, classes or None, rebuild)
+    check_refresh_request(settings, kb, classes or None, rebuild, rev)
     with console.status("running the knowledge-refresh flow", spinner="dots"):
         summary = knowledge_refresh(
             params_path=str(params) if params else None,

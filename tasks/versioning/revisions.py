@@ -69,6 +69,21 @@ def pin_data(kb_path: Path, rev: str | None, workdir: Path) -> DataRevision:
     revision there is an error rather than a silent read of today's files.
     """
     path = Path(kb_path).resolve()
+    top = repository_of(kb_path, rev)
+    if top is None:
+        return DataRevision(None, path, data_hash(path), None, "untracked")
+    return resolve_data(top, path.relative_to(top.resolve()), rev, workdir)
+
+
+def repository_of(kb_path: Path, rev: str | None) -> Path | None:
+    """The git work tree holding ``kb_path`` (None outside git), after checking
+    that ``rev`` names a commit there; cheap, so callers run it before any work.
+
+    Raises:
+        InputError: the folder does not exist (and no revision was asked for),
+            a revision was asked for outside git, or it names no commit.
+    """
+    path = Path(kb_path).resolve()
     if rev is None and not path.exists():
         raise InputError(f"knowledge base {kb_path} does not exist")
     anchor = path  # at an old revision the folder may be gone from the work tree
@@ -78,8 +93,10 @@ def pin_data(kb_path: Path, rev: str | None, workdir: Path) -> DataRevision:
     if top is None:
         if rev is not None:
             raise InputError(f"{kb_path} is not in a git repository: cannot use --rev")
-        return DataRevision(None, path, data_hash(path), None, "untracked")
-    return resolve_data(top, path.relative_to(top.resolve()), rev, workdir)
+        return None
+    if rev is not None:
+        scm.resolve_commit(top, rev)
+    return top
 
 
 def _checked_relative(kb_rel: Path) -> PurePosixPath:

@@ -159,6 +159,7 @@ def test_refresh_refuses_bad_requests_before_any_flow_work(small_project: Path) 
         ("--class", "gossip"): "unknown freshness class gossip; known: regulatory",
         ("--kb", "/nonexistent-kb"): "--kb /nonexistent-kb: no such knowledge-base",
         ("--rebuild", "--class", "historical"): "a rebuild replaces the whole index",
+        ("--rev", "no-such-rev"): "is not in a git repository: cannot use --rev",
     }
     for args, message in cases.items():
         result = CliRunner().invoke(app, ["refresh", "-p", params, *args])
