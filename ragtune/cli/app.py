@@ -62,6 +62,8 @@ def main() -> None:
         app()
     except RagtuneError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        if "--json" in sys.argv[1:]:  # scripts read stdout: they get the error too
+            emit_json({"error": str(exc), "exit_code": exc.exit_code})
         sys.exit(exc.exit_code)
 
 

@@ -16,6 +16,10 @@ def test_corrupt_params_exit_2_naming_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "chunking.size" in result.stderr and "integer" in result.stderr
     assert result.stdout == ""
+    scripted = run_cli("validate", "--json", cwd=tmp_path)  # scripts read stdout
+    assert scripted.returncode == 2
+    error = json.loads(scripted.stdout)
+    assert error["exit_code"] == 2 and "chunking.size" in error["error"]
 
 
 def test_missing_data_directory_exit_2(small_project: Path) -> None:
