@@ -33,9 +33,13 @@ PARAMS_OPTION = typer.Option(
 )
 
 
+_EMITTED: list[bool] = []  # set once a command has written its JSON object
+
+
 def emit_json(payload: dict[str, Any]) -> None:
     """The only way a command writes JSON: one object, one line, stdout."""
     sys.stdout.write(json.dumps(payload, default=str, sort_keys=True) + "\n")
+    _EMITTED.append(True)
 
 
 def load(params: Path | None) -> Settings:
@@ -58,11 +62,13 @@ def _runtime_defaults() -> None:
 def main() -> None:
     """Console-script entry point: map ragtune errors to exit codes and messages."""
     _runtime_defaults()
+    _EMITTED.clear()
     try:
         app()
     except RagtuneError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        if "--json" in sys.argv[1:]:  # scripts read stdout: they get the error too
+        # scripts read stdout: one JSON object, the error when nothing else came
+        if "--json" in sys.argv[1:] and not _EMITTED:
             emit_json({"error": str(exc), "exit_code": exc.exit_code})
         sys.exit(exc.exit_code)
 

@@ -128,7 +128,7 @@ def test_audit_repair_command(tmp_path: Path) -> None:
     with log.path.open("a", encoding="utf-8") as fh:
         fh.write('{"torn": ')
     failed = CliRunner().invoke(app, ["audit", "verify", "--log", str(log.path)])
-    assert failed.exit_code == 1 and "line 3" in failed.output
+    assert failed.exit_code == 1 and "line 3: torn line" in str(failed.exception)
     fixed = CliRunner().invoke(
         app, ["audit", "repair", "--json", "--log", str(log.path)]
     )

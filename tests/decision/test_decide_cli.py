@@ -89,7 +89,8 @@ def test_no_live_index_exits_2_with_the_fix(
     )
     assert code == 2
     assert "no live index" in err and "ragtune refresh" in err
-    assert out == ""
+    error = json.loads(out)  # --json: the error as the one object on stdout
+    assert error["exit_code"] == 2 and error["error"].startswith("no live index")
     assert not (root / "state" / "decisions").exists()
 
 
