@@ -15,6 +15,32 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 app.add_typer(audit_app, name="audit")
 
 
+def _audit_log(params: Path | None, log: Path | None):  # noqa: ANN202 - AuditLog
+    """``--log``, else the project's audit log from params.yaml."""
+    from ragtune.audit import AuditLog
+
+    if log is None:
+        settings = load(params)
+        log = settings.path(settings.project.audit_log)
+    return AuditLog(log)
+
+
+def _chain(path: Path, result) -> dict:  # noqa: ANN001 - VerifyResult
+    """The chain check as the JSON fields verify and repair share."""
+    return {
+        "path": str(path),
+        "ok": result.ok,
+        "records": result.records,
+        "bad_line": result.bad_line,
+        "reason": result.reason,
+    }
+
+
+def _refuse_broken(path: Path, result) -> None:  # noqa: ANN001 - VerifyResult
+    if not result.ok:
+        raise GateFailed(f"{path}: line {result.bad_line}: {result.reason}")
+
+
 @audit_app.command("verify")
 def verify(
     params: Path | None = PARAMS_OPTION,
@@ -22,27 +48,13 @@ def verify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Detect any edited, removed or reordered record (exit 1 when the chain breaks)."""
-    from ragtune.audit import AuditLog
-
-    if log is None:
-        settings = load(params)
-        log = settings.path(settings.project.audit_log)
-    path = log
-    result = AuditLog(path).verify()
+    audit = _audit_log(params, log)
+    result = audit.verify()
     if as_json:
-        emit_json(
-            {
-                "path": str(path),
-                "ok": result.ok,
-                "records": result.records,
-                "bad_line": result.bad_line,
-                "reason": result.reason,
-            }
-        )
+        emit_json(_chain(audit.path, result))
     elif result.ok:
-        console.print(f"{path}: {result.records} records, chain intact")
-    if not result.ok:
-        raise GateFailed(f"{path}: line {result.bad_line}: {result.reason}")
+        console.print(f"{audit.path}: {result.records} records, chain intact")
+    _refuse_broken(audit.path, result)
 
 
 @audit_app.command("repair")
@@ -56,34 +68,19 @@ def repair(
     Exit 1 when the chain is still broken afterwards: that is an edit or a
     removal, which repair never hides.
     """
-    from ragtune.audit import AuditLog
-
-    if log is None:
-        settings = load(params)
-        log = settings.path(settings.project.audit_log)
-    audit = AuditLog(log)
+    audit = _audit_log(params, log)
     moved = audit.repair()
     result = audit.verify()
     if as_json:
-        emit_json(
-            {
-                "path": str(log),
-                "moved_lines": moved,
-                "ok": result.ok,
-                "records": result.records,
-                "bad_line": result.bad_line,
-                "reason": result.reason,
-            }
-        )
+        emit_json({**_chain(audit.path, result), "moved_lines": moved})
     else:
         where = (
-            f"line(s) {', '.join(map(str, moved))} moved to {log}.torn; "
+            f"line(s) {', '.join(map(str, moved))} moved to {audit.path}.torn; "
             if moved
             else "no torn line; "
         )
-        console.print(f"{log}: {where}{result.records} records")
-    if not result.ok:
-        raise GateFailed(f"{log}: line {result.bad_line}: {result.reason}")
+        console.print(f"{audit.path}: {where}{result.records} records")
+    _refuse_broken(audit.path, result)
 
 
 @audit_app.command("export")
@@ -104,8 +101,7 @@ def export(
     settings = load(params)
     log = Catalog.from_settings(settings).audit()
     result = log.verify()
-    if not result.ok:
-        raise GateFailed(f"{log.path}: line {result.bad_line}: {result.reason}")
+    _refuse_broken(log.path, result)
     rows = export_rows(log.records(), action, _when(since), _when(until))
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(
