@@ -138,7 +138,10 @@ def bounded(payload: dict[str, Any], audit_hash: str) -> dict[str, Any]:
 
 def config_digest(settings: Settings) -> str:
     """sha256 of the resolved configuration (every section, defaults included)."""
-    resolved = settings.model_dump(mode="json")
+    return _digest(settings.model_dump(mode="json"))
+
+
+def _digest(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 
@@ -154,16 +157,17 @@ def run_settings(params_path: str | None) -> Settings:
     from prefect.context import FlowRunContext
 
     settings = load_settings(params_path)
-    digest = config_digest(settings)
+    resolved = settings.model_dump(mode="json")
+    digest = _digest(resolved)
     get_run_logger().info("configuration sha256 %s (%s)", digest[:16], settings.root)
     if FlowRunContext.get() is not None:
-        resolved = yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)
+        text = yaml.safe_dump(resolved, sort_keys=False)
         create_markdown_artifact(
             key="resolved-config",
             markdown=(
                 f"# Resolved configuration\n\nsha256 `{digest}`, params.yaml "
                 f"folder `{settings.root}` (overlays and environment overrides "
-                f"applied)\n\n```yaml\n{resolved}```\n"
+                f"applied)\n\n```yaml\n{text}```\n"
             ),
             description=f"configuration sha256 {digest[:16]}",
         )
