@@ -107,6 +107,12 @@ class LocalBackend(BaseBackend):
             time.sleep(0.2)
         if _exit_code(handle) is None:
             _signal_group(pid, signal.SIGKILL)
+            # SIGKILL is delivered, not yet done: wait until the child is reaped
+            # (or gone, for a job another process started), so that a caller
+            # never sees "cancelled" while the process still holds the GPU.
+            deadline = time.monotonic() + STOP_GRACE_S
+            while _exit_code(handle) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
         log.info("local: cancelled %s (pid %s)", handle.run_name, pid)
 
     def fetch_artifacts(self, handle: JobHandle, dest: Path) -> TrainingResult:
