@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def shared_api() -> str:
     if _API is None:
         home = Path(tempfile.mkdtemp(prefix="ragtune-prefect-server-"))
         _API, proc = start_server(home)
-        atexit.register(_stop, proc)
+        atexit.register(_stop, proc, home)
     return _API
 
 
@@ -88,9 +89,13 @@ def worker_database(url: str) -> str:
     return f"{base}_{worker}{sep}{query}"
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen, home: Path | None = None) -> None:
+    """Stop the server; with ``home``, remove its database and log too."""
     proc.terminate()
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
