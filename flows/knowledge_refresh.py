@@ -49,9 +49,14 @@ from ragtune.tasks.index.publish import (
     cleanup,
     publish,
 )
-from ragtune.tasks.index.quality import evaluate_table, recall_floor_check
+from ragtune.tasks.index.quality import (
+    evaluate_table,
+    in_force_check,
+    recall_floor_check,
+)
 from ragtune.tasks.index.schema import Chunk
 from ragtune.tasks.index.store import IndexStore, RefreshStats
+from ragtune.tasks.index.validity import derive_validity
 from ragtune.tasks.ingest.loader import load_knowledge_base
 from ragtune.tasks.reporting.refresh import RefreshSummary, render_markdown
 from ragtune.tasks.validation.documents import validate_documents
@@ -122,6 +127,8 @@ def evaluate_task(
     checks.append(
         recall_floor_check(metrics, settings.index.recall_floor, table.version)
     )
+    in_force = in_force_check(metrics, settings.index.in_force_floor, table.version)
+    checks += [in_force] if in_force else []
     return checks, metrics, expected
 
 
@@ -182,9 +189,10 @@ def knowledge_refresh(
     labels = {c.doc_id: c.label for c in freshness.classifications}
     live = {} if rebuild else store.live_documents()
     scope = _scope(catalog.index, labels, classes)
-    plan = plan_task(report.documents, labels, live, scope)
+    validity = derive_validity(report.documents)  # from the whole knowledge base
+    plan = plan_task(report.documents, labels, live, scope, validity)
     chunks, hashes = chunk_task(
-        plan.documents, labels, settings.chunking, revision.data_hash
+        plan.documents, labels, settings.chunking, revision.data_hash, validity
     )
     fanned = fan_out_embeddings(store, chunks, settings)  # Dask, if large enough
     stats = index_task(store, chunks, hashes, revision.data_hash, plan.scope)
@@ -212,12 +220,15 @@ def knowledge_refresh(
         "data_docs": report.data_docs_path,
     }
     found = (report, freshness, stats, checks, retrieval, previous, tag, fanned)
+    base = _summary(revision, *found)
     summary = replace(
-        _summary(revision, *found),
+        base,
         unchanged=plan.unchanged,
         chunks_total=rows,
         reports=reports,
         eval_set_problems=list(eval_report.problems),
+        warnings=base.warnings
+        + [{"source_path": p, "reason": why} for p, why in validity.warnings],
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()

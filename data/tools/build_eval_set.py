@@ -1,7 +1,10 @@
 """Builds the BEIR-layout eval set and the freshness labels from the authored parts.
 
 Sources (edited by hand): ``data/eval/parts/*.jsonl`` (one question per line with
-``_id``, ``text``, ``answer``, ``doc_ids``, ``class``) and ``data/eval/labels-*.csv``.
+``_id``, ``text``, ``answer``, ``doc_ids``, ``class`` and, for a question asked
+as of a day, ``as_of``: its ``doc_ids`` are the versions in force that day and its
+``not_doc_ids`` the other versions, judged not relevant then: grade 0) and
+``data/eval/labels-*.csv``.
 Outputs (committed, so a fresh clone needs no build step): ``queries.jsonl``,
 ``qrels/test.tsv``, ``corpus.jsonl`` (text as ragtune's loader extracts it) and
 ``freshness_labels.csv``. Deterministic: rerunning on unchanged sources rewrites
@@ -39,13 +42,17 @@ def build(data_dir: Path) -> dict[str, int]:
             "_id": q["_id"],
             "text": q["text"],
             "metadata": {"answer": q["answer"], "class": q["class"]},
+            **({"as_of": q["as_of"]} if q.get("as_of") else {}),
         }
         for q in questions
     ]
     _write_jsonl(eval_dir / "queries.jsonl", queries)
     (eval_dir / "qrels").mkdir(exist_ok=True)
     qrels = ["query-id\tcorpus-id\tscore"] + [
-        f"{q['_id']}\t{doc}\t1" for q in questions for doc in q["doc_ids"]
+        f"{q['_id']}\t{doc}\t{grade}"
+        for q in questions
+        for grade, key in ((1, "doc_ids"), (0, "not_doc_ids"))
+        for doc in q.get(key, [])
     ]
     (eval_dir / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n")
     loaded = load_knowledge_base(data_dir / "kb", DataConfig())
@@ -62,8 +69,13 @@ def build(data_dir: Path) -> dict[str, int]:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["doc_id", "class"])
         writer.writerows(sorted(labels))
-    return {"queries": len(queries), "qrels": len(qrels) - 1, "corpus": len(corpus),
-            "labels": len(labels), "rejected": len(loaded.rejected)}
+    return {
+        "queries": len(queries),
+        "qrels": len(qrels) - 1,
+        "corpus": len(corpus),
+        "labels": len(labels),
+        "rejected": len(loaded.rejected),
+    }
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from ragtune.app.catalog import Catalog
 from ragtune.cli.app import PARAMS_OPTION, app, console, load
-from ragtune.cli.index_cmds import print_refresh, run_query
+from ragtune.cli.index_cmds import print_refresh, run_query, validity_note
 from ragtune.cli.progress_view import progress_bars
 
 SAMPLE_QUERY = "How long do we have to send a final response to a complaint?"
@@ -64,10 +65,12 @@ def demo(
         "for the knowledge-refresh run and its artifacts (refresh-summary, "
         "freshness-report)."
     )
-    console.rule(f"query: {question}")
-    for rank, hit in enumerate(run_query(settings, question, 3, None, None), start=1):
+    today = date.today()
+    console.rule(f"query: {question} (as of {today.isoformat()})")
+    for rank, hit in enumerate(run_query(settings, question, 3, None, today), start=1):
         console.print(
-            f"[bold]{rank}. {hit.title}[/] [dim]{hit.source_path}[/]\n   {hit.snippet}"
+            f"[bold]{rank}. {hit.title}[/] [dim]{hit.source_path}[/]"
+            f"{validity_note(hit, today)}\n   {hit.snippet}"
         )
     gaps_file = settings.path(SAMPLE_GAPS)
     show_decision(params, gaps_file, answers, DEMO_GAPS)

@@ -78,25 +78,50 @@ def query(
     text: str = typer.Argument(..., help="What to search for."),
     k: int = typer.Option(5, "--k", min=1, help="Number of chunks to return."),
     classes: list[str] = typer.Option(None, "--class", help="Only these classes."),
-    in_force_on: str | None = typer.Option(
-        None, "--in-force-on", help="Only rules in force on this day (ISO date)."
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        "--in-force-on",
+        help="Answer with what was in force on this day (YYYY-MM-DD); default today.",
+    ),
+    all_dates: bool = typer.Option(
+        False, "--all-dates", help="Search every version, in force or not."
+    ),
+    include_superseded: bool = typer.Option(
+        False,
+        "--include-superseded",
+        help="Also show text that had stopped applying, marked with the day it "
+        "stopped and what replaced it.",
     ),
     params: Path | None = PARAMS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Hybrid (vector + full-text) search on the live index."""
-    hits = run_query(load(params), text, k, classes or None, _day(in_force_on))
+    """Hybrid (vector + full-text) search on the live index, as of today unless
+    told otherwise: superseded text is never shown as current."""
+    if all_dates and as_of is not None:
+        raise typer.BadParameter("--all-dates and --as-of exclude each other")
+    day = None if all_dates else (_day(as_of) or date.today())
+    hits = run_query(load(params), text, k, classes or None, day, include_superseded)
     if as_json:
-        emit_json({"query": text, "hits": [_hit_json(h) for h in hits]})
+        payload = {"query": text, "as_of": day.isoformat() if day else None}
+        emit_json(payload | {"hits": [_hit_json(h, day) for h in hits]})
         return
+    console.print(f"[dim]as of {day.isoformat() if day else 'any date'}[/]")
     for rank, hit in enumerate(hits, start=1):
         console.print(
             f"[bold]{rank}. {hit.title}[/] [dim]({hit.doc_id}, {hit.category}, "
-            f"{hit.source_path})[/]\n   {hit.snippet}"
+            f"{hit.source_path})[/]{validity_note(hit, day)}\n   {hit.snippet}"
         )
 
 
-def run_query(settings, text: str, k: int, classes, day):  # noqa: ANN001,ANN201
+def run_query(  # noqa: ANN201
+    settings,  # noqa: ANN001
+    text: str,
+    k: int,
+    classes,  # noqa: ANN001
+    day: date | None,
+    include_superseded: bool = False,
+):
     """Search the live index; InputError when nothing has been published yet."""
     from ragtune.tasks.embedding.embedder import build_embedder
     from ragtune.tasks.index.search import hybrid_search
@@ -114,13 +139,30 @@ def run_query(settings, text: str, k: int, classes, day):  # noqa: ANN001,ANN201
         in_force_on=day,
         known_classes=settings.freshness.classes,
         cfg=settings.index,
+        include_superseded=include_superseded,
     )
 
 
-def _hit_json(hit) -> dict:  # noqa: ANN001 - SearchHit
+def validity_note(hit, day: date | None) -> str:  # noqa: ANN001 - SearchHit
+    """`` [superseded ...]`` / `` [amended ...]`` for a hit, "" when in force as is."""
+    notes = []
+    if hit.valid_until is not None and (day is None or hit.valid_until < day):
+        replaced = f", replaced by {hit.superseded_by}" if hit.superseded_by else ""
+        notes.append(f"no longer applies after {hit.valid_until.isoformat()}{replaced}")
+    for mark in hit.amended_by:
+        by, _, rest = mark.partition("@")
+        when, _, clause = rest.partition("#")
+        what = f"clause {clause} " if clause else ""
+        notes.append(f"{what}amended by {by}" + (f" from {when}" if when else ""))
+    return f" [yellow][{'; '.join(notes)}][/]" if notes else ""
+
+
+def _hit_json(hit, day: date | None) -> dict:  # noqa: ANN001 - SearchHit
     from dataclasses import asdict
 
-    return asdict(hit)
+    shown = asdict(hit)
+    shown["in_force"] = None if day is None else hit.in_force_on(day)
+    return shown
 
 
 def _day(value: str | None) -> date | None:

@@ -1,10 +1,12 @@
 """Evaluation sets in the BEIR layout, so public BEIR sets drop in unchanged.
 
 A set is a folder holding ``queries.jsonl`` (one ``{"_id", "text", "metadata"?,
-...}`` object per line; extra top-level fields such as ``answer`` or ``class`` are
-kept), ``qrels/<split>.tsv`` (``query-id<TAB>corpus-id<TAB>score`` with a header
-line; score is an integer relevance grade, 0 meaning judged not relevant) and,
-optionally, ``corpus.jsonl`` (``{"_id", "title"?, "text", "metadata"?}``).
+"as_of"?, ...}`` object per line; ``as_of`` dates a question, so it is graded
+against what was in force that day; extra top-level fields such as ``answer`` or
+``class`` are kept), ``qrels/<split>.tsv`` (``query-id<TAB>corpus-id<TAB>score``
+with a header line; score is an integer relevance grade, 0 meaning judged not
+relevant) and, optionally, ``corpus.jsonl``
+(``{"_id", "title"?, "text", "metadata"?}``).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ragtune.errors import InputError
 
 log = logging.getLogger(__name__)
+_OWN_FIELDS = ("_id", "text", "metadata", "as_of")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class EvalQuery:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The day the question is asked about: graded against what was in force then
+    # (None: every version the judgements name counts).
+    as_of: date | None = None
 
 
 @dataclass(frozen=True)
@@ -153,16 +160,32 @@ def _read_queries(file: Path) -> tuple[EvalQuery, ...]:
         qid = _field(obj, "_id", file, number)
         if qid in queries:
             raise InputError(f"{file} line {number}: duplicate query id {qid!r}")
-        extra = {k: v for k, v in obj.items() if k not in ("_id", "text", "metadata")}
+        extra = {
+            k: v
+            for k, v in obj.items()
+            if k not in ("_id", "text", "metadata", "as_of")
+        }
         queries[qid] = EvalQuery(
             qid=qid,
             text=_field(obj, "text", file, number),
             metadata=_metadata(obj, file, number),
             extra=extra,
+            as_of=_as_of(obj.get("as_of"), file, number),
         )
     if not queries:
         raise InputError(f"{file}: no queries")
     return tuple(queries.values())
+
+
+def _as_of(value: Any, file: Path, number: int) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(
+            f"{file} line {number}: as_of {value!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def _read_corpus(file: Path) -> dict[str, CorpusDoc]:

@@ -39,7 +39,8 @@ from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
 
 log = logging.getLogger(__name__)
 
-Retriever = Callable[[str], Sequence[Any]]
+# question (and, for a dated question, its as_of day) -> hits, best first
+Retriever = Callable[..., Sequence[Any]]
 """Question -> hits, best first; each has ``doc_id`` and ``text`` (or ``snippet``),
 and optionally ``title``: ``SearchHit`` or anything shaped like it."""
 
@@ -147,7 +148,12 @@ def run_harness(
     queries = sample_queries(evalset, limit or cfg.limit, cfg.seed)
     retrieved = _retrieve_all(queries, retrieve, cfg) if _any_rag(configs) else None
     retrieval = (
-        retrieval_metrics(retrieved.rankings, evalset.qrels, cfg.k).summary()
+        retrieval_metrics(
+            retrieved.rankings,
+            evalset.qrels,
+            cfg.k,
+            dated={q.qid for q in queries if q.as_of},
+        ).summary()
         if retrieved
         else None
     )
@@ -219,7 +225,8 @@ def _retrieve_all(
     out = _Retrieved()
     for q in queries:
         start = time.perf_counter()
-        hits = list(retrieve(q.text))[: cfg.search_k]
+        found = retrieve(q.text, q.as_of) if q.as_of else retrieve(q.text)
+        hits = list(found)[: cfg.search_k]
         out.seconds[q.qid] = time.perf_counter() - start
         out.rankings[q.qid] = list(dict.fromkeys(h.doc_id for h in hits))
         out.sources[q.qid] = [as_source(h) for h in hits[: cfg.context_k]]

@@ -11,6 +11,12 @@ a ranking is deduplicated, first occurrence wins):
   so figures compare with published BEIR numbers. IDCG@10 is the DCG of the judged
   grades sorted best first; negative grades count as 0.
 
+- in_force@1 (dated questions only, those with an ``as_of`` day): the share
+  whose first *judged* document is a relevant one, searching what was in force
+  that day. Their judgements grade the version in force then 1 and the other
+  versions 0, so another version ranked above the one in force is a miss; a
+  document nobody judged (a glossary page) counts neither way.
+
 Set figures are means over the evaluated queries. Queries with no relevant judged
 document are skipped (every metric would be undefined or trivially 0) and counted
 in ``n_skipped``. Per-query figures are kept for paired bootstrap comparisons.
@@ -20,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from ragtune.errors import InputError
 from ragtune.tasks.evaluation.beir import EvalSet
@@ -53,6 +60,11 @@ class RetrievalMetrics:
     k: int
     n_skipped: int = 0
     per_query: tuple[QueryMetrics, ...] = ()
+    # Dated questions (``as_of``): the share whose first document is one judged
+    # relevant that day, i.e. answered from the version in force then.
+    in_force_at_1: float | None = None
+    n_dated: int = 0
+    dated_misses: tuple[str, ...] = ()
 
     def by_query(self, metric: str) -> dict[str, float]:
         """``{qid: value}`` of one metric, for paired comparisons across runs."""
@@ -62,7 +74,7 @@ class RetrievalMetrics:
 
     def summary(self) -> dict[str, float | int]:
         """The set-level figures as a flat mapping (reports, JSON output)."""
-        return {
+        figures: dict[str, float | int] = {
             "recall_at_k": self.recall_at_k,
             "mrr": self.mrr,
             "ndcg_at_10": self.ndcg_at_10,
@@ -70,12 +82,17 @@ class RetrievalMetrics:
             "n_skipped": self.n_skipped,
             "k": self.k,
         }
+        if self.in_force_at_1 is not None:
+            figures["in_force_at_1"] = self.in_force_at_1
+            figures["n_dated"] = self.n_dated
+        return figures
 
 
 def retrieval_metrics(
     rankings: Mapping[str, Sequence[str]],
     qrels: Mapping[str, Mapping[str, int]],
     k: int,
+    dated: Collection[str] = (),
 ) -> RetrievalMetrics:
     """Score the ranking of every query in ``rankings`` against ``qrels``.
 
@@ -83,6 +100,7 @@ def retrieval_metrics(
         rankings: Query id -> document ids, best first.
         qrels: Query id -> document id -> relevance grade.
         k: Cutoff for recall and MRR (nDCG is always cut at 10).
+        dated: Query ids asked as of a day; ``in_force_at_1`` is measured on them.
 
     Returns:
         Means over the queries that have a relevant judged document; others are
@@ -107,6 +125,12 @@ def retrieval_metrics(
     def mean(metric: str) -> float:
         return sum(getattr(q, metric) for q in per_query) / n if n else 0.0
 
+    timed = [q for q in per_query if q.qid in set(dated)]
+    misses = tuple(
+        sorted(
+            q.qid for q in timed if not _in_force_first(rankings[q.qid], qrels[q.qid])
+        )
+    )
     return RetrievalMetrics(
         recall_at_k=mean("recall_at_k"),
         mrr=mean("mrr"),
@@ -115,19 +139,27 @@ def retrieval_metrics(
         k=k,
         n_skipped=skipped,
         per_query=tuple(per_query),
+        in_force_at_1=(1 - len(misses) / len(timed)) if timed else None,
+        n_dated=len(timed),
+        dated_misses=misses,
     )
 
 
 def evaluate_retrieval(
-    search: Callable[[str], list[str]], evalset: EvalSet, k: int
+    search: Callable[[str, date | None], list[str]], evalset: EvalSet, k: int
 ) -> RetrievalMetrics:
-    """Run ``search`` on every query of the set and score the document rankings.
+    """Run ``search`` on every query of the set (with its ``as_of`` day) and score
+    the document rankings.
 
     ``search`` should return at least ``max(k, 10)`` document ids when it can, or
     nDCG@10 is computed over a shorter list than its cutoff.
     """
-    rankings = {q.qid: list(search(q.text)) for q in evalset.queries}
-    return retrieval_metrics(rankings, evalset.qrels, k)
+    rankings = {q.qid: list(search(q.text, q.as_of)) for q in evalset.queries}
+    return retrieval_metrics(rankings, evalset.qrels, k, dated=_dated(evalset))
+
+
+def _dated(evalset: EvalSet) -> set[str]:
+    return {q.qid for q in evalset.queries if q.as_of is not None}
 
 
 def compare(current: RetrievalMetrics, previous: RetrievalMetrics) -> dict[str, float]:
@@ -140,6 +172,15 @@ def compare(current: RetrievalMetrics, previous: RetrievalMetrics) -> dict[str, 
             f"cannot compare metrics at k={current.k} with metrics at k={previous.k}"
         )
     return {m: getattr(current, m) - getattr(previous, m) for m in METRICS}
+
+
+def _in_force_first(ranking: Sequence[str], grades: Mapping[str, int]) -> bool:
+    """True when the first judged document of ``ranking`` is a relevant one: for a
+    dated question, the version in force ranks above every other judged version
+    (documents nobody judged, e.g. a glossary page, do not count either way)."""
+    judged = (d for d in ranking if d in grades)
+    first = next(judged, None)
+    return first is not None and grades[first] > 0
 
 
 def _dedupe(ranking: Sequence[str]) -> list[str]:

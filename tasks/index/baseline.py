@@ -89,6 +89,8 @@ def prepare(
             tb.documents_table_name(name), schema=tb.DOCUMENTS_SCHEMA, mode="overwrite"
         )
     restored = not created and _align(chunks, docs, live)
+    if not created:
+        tb.add_missing_columns(chunks)
     return Baseline(chunks, docs, before, live, restored, created)
 
 

@@ -2,10 +2,12 @@
 
 Sections (Markdown ``#``..``###`` headings; the loader turns HTML headings into
 these) are chunked independently, so an edit only re-keys chunks of the section it
-touches. Inside a section, paragraphs are packed greedily up to ``size`` characters;
-a paragraph longer than that is split into sentences, and a sentence longer than
-that into word runs. Neighbouring chunks of one section share up to ``overlap``
-characters of whole sentences, so a fact cut at a boundary is still retrievable.
+touches; inside a section, so is every numbered clause (``clauses.py``), so that
+each chunk holds at most one clause and records its number. Inside a block,
+paragraphs are packed greedily up to ``size`` characters; a paragraph longer than
+that is split into sentences, and a sentence longer than that into word runs.
+Neighbouring chunks of one block share up to ``overlap`` characters of whole
+sentences, so a fact cut at a boundary is still retrievable.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ragtune.tasks.index.clauses import clause_at, split_at_clauses
 from ragtune.tasks.index.config import ChunkingConfig
 from ragtune.tasks.index.schema import Chunk
+from ragtune.tasks.index.validity import NONE, DocValidity
 from ragtune.tasks.ingest.models import Document
 
 _HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*?)[ \t]*#*[ \t]*$")
@@ -44,30 +48,39 @@ class _Unit:
 
 
 def chunk_document(
-    doc: Document, category: str, cfg: ChunkingConfig, data_hash: str
+    doc: Document,
+    category: str,
+    cfg: ChunkingConfig,
+    data_hash: str,
+    validity: DocValidity = NONE,
 ) -> list[Chunk]:
     """Chunks of one document, in reading order, with stable content-derived keys.
 
     Args:
         doc: The extracted document.
         category: Its freshness class, stored on every chunk for filtering.
-        cfg: Size, overlap and whether to split at headings.
+        cfg: Size, overlap and whether to split at headings and clauses.
         data_hash: DVC hash of the knowledge base the document came from.
+        validity: What later documents closed or amended in this one
+            (``validity.derive_validity``); decides each chunk's last day in force.
 
     Returns:
         The chunks; empty when the document has no text. ``chunk_id`` is
         ``doc_id#sha256(text)[:16]`` with ``~n`` added to the n-th repeat of a text.
     """
-    pieces: list[tuple[str, str]] = []
+    pieces: list[tuple[str, str, str]] = []
     for section in split_sections(doc.text, by_heading=cfg.by_heading):
-        pieces += [(section.title, t) for t in split_section(section.text, cfg)]
+        blocks = split_clauses(section.text) if cfg.by_clause else [("", section.text)]
+        for clause, text in blocks:
+            pieces += [(section.title, clause, t) for t in split_section(text, cfg)]
     seen: Counter[str] = Counter()
     chunks = []
-    for ordinal, (title, text) in enumerate(pieces):
+    for ordinal, (title, clause, text) in enumerate(pieces):
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         repeat = seen[digest]
         seen[digest] += 1
         suffix = f"~{repeat}" if repeat else ""
+        until, superseded_by, amended_by = validity.for_chunk(clause, doc.valid_until)
         chunks.append(
             Chunk(
                 chunk_id=f"{doc.doc_id}#{digest[:16]}{suffix}",
@@ -80,11 +93,51 @@ def chunk_document(
                 section=title,
                 category=category,
                 effective_date=doc.effective_date,
-                valid_until=doc.valid_until,
+                valid_until=until,
                 data_hash=data_hash,
+                clause=clause,
+                superseded_by=superseded_by,
+                amended_by=amended_by,
             )
         )
     return chunks
+
+
+def split_clauses(text: str) -> list[tuple[str, str]]:
+    """A section's text cut before every clause marker: ``(clause, text)`` blocks.
+
+    Text before the first marker is a block of clause ""; a block of nothing but
+    titles (heading lines, or a short line such as ``Rule 12.2: Early contact``
+    with no sentence in it) is carried into the block after it, which keeps its
+    own clause number: a title alone is no chunk. Without markers the section
+    comes back whole.
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for paragraph in _PARAGRAPH_BREAK.split(text.strip()):
+        for piece in split_at_clauses(paragraph.strip()):
+            number = clause_at(piece)
+            titles_only = blocks and all(_is_title(p) for p in blocks[-1][1])
+            if blocks and not number:
+                blocks[-1][1].append(piece)
+            elif titles_only:
+                blocks[-1] = (number, [*blocks[-1][1], piece])
+            else:
+                blocks.append((number, [piece]))
+    if len(blocks) <= 1:
+        return [(blocks[0][0] if blocks else "", text)] if text.strip() else []
+    return [(number, _PARAGRAPH_SEP.join(parts)) for number, parts in blocks]
+
+
+def _is_title(piece: str) -> bool:
+    """A heading, or one short line that holds no sentence."""
+    lines = piece.splitlines()
+    if all(_HEADING.match(line) for line in lines):
+        return True
+    return (
+        len(lines) == 1
+        and len(piece) <= 100
+        and not piece.rstrip().endswith((".", "!", "?", ";"))
+    )
 
 
 def split_sections(text: str, *, by_heading: bool = True) -> list[Section]:

@@ -11,6 +11,11 @@ class ChunkingConfig(StrictModel):
     size: int = Field(500, ge=50, description="Target chunk length in characters.")
     overlap: int = Field(50, ge=0, description="Characters shared by neighbours.")
     by_heading: bool = Field(True, description="Split Markdown/HTML at headings.")
+    by_clause: bool = Field(
+        True,
+        description="Start a chunk at every clause marker (2.3, Clause 4.1, Rule "
+        "7.3), so that an amendment can close one clause and not its neighbours.",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "ChunkingConfig":
@@ -42,6 +47,13 @@ class IndexConfig(StrictModel):
         0.0, ge=0, le=1, description="Eval recall@k to publish."
     )
     eval_k: int = Field(5, ge=1)
+    in_force_floor: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of dated eval questions (as_of) whose first document "
+        "must be the version in force that day, to publish.",
+    )
     keep_versions_days: int = Field(
         30, ge=0, description="Untagged versions older than this are cleaned up."
     )

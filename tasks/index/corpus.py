@@ -12,6 +12,7 @@ from lancedb.table import Table
 from ragtune.tasks.index.chunking import chunk_document
 from ragtune.tasks.index.config import ChunkingConfig
 from ragtune.tasks.index.schema import Chunk
+from ragtune.tasks.index.validity import NONE, DocValidity, ValidityMap
 from ragtune.tasks.ingest.models import Document
 
 
@@ -20,38 +21,45 @@ def chunk_corpus(
     labels: Mapping[str, str],
     cfg: ChunkingConfig,
     data_hash: str,
+    validity: ValidityMap | None = None,
 ) -> tuple[list[Chunk], dict[str, str]]:
     """Chunks of all documents, labelled with their freshness class.
 
-    The document hash covers the class and the metadata stored on chunks too, so a
-    sidecar-only edit or a re-classification counts as a change and rewrites the
-    chunks' metadata, without re-embedding their text.
+    The document hash covers the class, the metadata stored on chunks and what
+    later documents closed in it (``validity``, derived from the whole knowledge
+    base) too, so a sidecar-only edit, a re-classification or a new amendment
+    counts as a change and rewrites the chunks' metadata, without re-embedding
+    their text.
     """
     chunks: list[Chunk] = []
     hashes: dict[str, str] = {}
     for doc in documents:
         label = labels[doc.doc_id]
-        chunks += chunk_document(doc, label, cfg, data_hash)
-        hashes[doc.doc_id] = document_hash(doc, label)
+        of_doc = validity.of(doc.doc_id) if validity else NONE
+        chunks += chunk_document(doc, label, cfg, data_hash, of_doc)
+        hashes[doc.doc_id] = document_hash(doc, label, of_doc)
     return chunks, hashes
 
 
-def document_hash(doc: Document, label: str) -> str:
-    """Hash of what the index stores about a document: bytes, class and metadata."""
-    meta = "|".join(
-        str(v)
-        for v in (
-            doc.content_hash,
-            label,
-            doc.title,
-            doc.source_path,
-            doc.effective_date,
-            doc.valid_until,
-            doc.last_reviewed,
-            doc.amends,
-        )
-    )
-    return hashlib.sha256(meta.encode()).hexdigest()
+def document_hash(doc: Document, label: str, validity: DocValidity = NONE) -> str:
+    """Hash of what the index stores about a document: bytes, class, metadata and
+    derived validity. Parts a document does not use are left out, so documents
+    without amendments keep the hash they had before validity existed."""
+    parts = [
+        doc.content_hash,
+        label,
+        doc.title,
+        doc.source_path,
+        doc.effective_date,
+        doc.valid_until,
+        doc.last_reviewed,
+        doc.amends,
+    ]
+    if doc.supersedes or doc.clauses:
+        parts += [doc.supersedes, ",".join(doc.clauses)]
+    if validity.key():
+        parts.append(validity.key())
+    return hashlib.sha256("|".join(str(v) for v in parts).encode()).hexdigest()
 
 
 def class_scope(
@@ -95,6 +103,7 @@ def plan_refresh(
     labels: Mapping[str, str],
     live_hashes: Mapping[str, str],
     within: set[str] | None = None,
+    validity: ValidityMap | None = None,
 ) -> RefreshPlan:
     """Only documents whose hash differs from the live index are chunked.
 
@@ -104,7 +113,8 @@ def plan_refresh(
     """
     docs = [d for d in documents if within is None or d.doc_id in within]
     indexed = {d: h for d, h in live_hashes.items() if within is None or d in within}
-    current = {d.doc_id: document_hash(d, labels[d.doc_id]) for d in docs}
+    of = validity.of if validity else (lambda _: NONE)
+    current = {d.doc_id: document_hash(d, labels[d.doc_id], of(d.doc_id)) for d in docs}
     todo = {d for d, h in current.items() if indexed.get(d) != h}
     removed = set(indexed) - set(current)
     return RefreshPlan(

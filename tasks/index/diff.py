@@ -25,6 +25,9 @@ FINGERPRINT_COLUMNS = (
     "category",
     "effective_date",
     "valid_until",
+    "clause",
+    "superseded_by",
+    "amended_by",
 )
 
 

@@ -7,6 +7,7 @@ retrieval worse than ``index.recall_floor`` never reaches readers.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from lancedb.table import Table
 
@@ -47,9 +48,10 @@ def evaluate_table(
 
     primed = PrimedEmbedder(embedder, [q.text for q in evalset.queries])
 
-    def search(text: str) -> list[str]:
+    def search(text: str, as_of: date | None) -> list[str]:
         k = max(cfg.eval_k, _EVAL_CHUNKS)
-        return doc_ranking(hybrid_search(table, primed, text, k=k, cfg=cfg))
+        hits = hybrid_search(table, primed, text, k=k, in_force_on=as_of, cfg=cfg)
+        return doc_ranking(hits)
 
     return evaluate_retrieval(search, evalset, cfg.eval_k)
 
@@ -82,5 +84,34 @@ def recall_floor_check(
             f"on {metrics.n_queries} queries"
         ),
         measured={"recall_at_k": metrics.recall_at_k, "floor": floor},
+        subject=version,
+    )
+
+
+def in_force_check(
+    metrics: RetrievalMetrics, floor: float, version: int
+) -> GateResult | None:
+    """A blocking gate on dated eval questions: the share answered first from the
+    version in force on their day must reach ``floor``. None when the eval set
+    has no dated question on the indexed documents (nothing to judge)."""
+    if metrics.in_force_at_1 is None:
+        return None
+    passed = metrics.in_force_at_1 >= floor
+    missed = ", ".join(metrics.dated_misses[:5])
+    return GateResult.judged(
+        "in_force_answers",
+        passed,
+        (
+            f"in force@1 {metrics.in_force_at_1:.3f} "
+            f"{'>=' if passed else '<'} floor {floor:.3f} on {metrics.n_dated} "
+            "dated questions"
+            + (f"; first document not in force for {missed}" if missed else "")
+        ),
+        measured={
+            "in_force_at_1": metrics.in_force_at_1,
+            "floor": floor,
+            "n_dated": metrics.n_dated,
+            "misses": list(metrics.dated_misses),
+        },
         subject=version,
     )

@@ -10,8 +10,10 @@ served sources need the latter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
 import numpy as np
 from lancedb.table import Table
@@ -21,6 +23,14 @@ from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.embed_cache import in_filter
 from ragtune.tasks.index.search import hybrid_search
 from ragtune.tasks.index.search_indexes import VECTOR_COLUMN
+
+
+class Retriever(Protocol):
+    """What answers are grounded with: a question, optionally as of a day."""
+
+    def __call__(
+        self, question: str, as_of: date | None = None
+    ) -> list[RetrievedChunk]: ...
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,15 @@ class RetrievedChunk:
     text: str
     score: float  # reciprocal-rank-fusion score
     similarity: float  # cosine(question, chunk)
+    effective_date: date | None = None
+    valid_until: date | None = None  # last day in force (None: open)
+    clause: str = ""
+    superseded_by: str | None = None
+    amended_by: tuple[str, ...] = ()  # ``doc@YYYY-MM-DD[#clause]`` in force
 
     def public(self) -> dict[str, object]:
         """The fields a client sees (the chunk text stays server-side)."""
-        return {
+        shown: dict[str, object] = {
             "doc_id": self.doc_id,
             "title": self.title,
             "source_path": self.source_path,
@@ -46,7 +61,20 @@ class RetrievedChunk:
             "section": self.section,
             "score": round(self.score, 6),
             "similarity": round(self.similarity, 4),
+            "effective_date": _iso(self.effective_date),
+            "valid_until": _iso(self.valid_until),
         }
+        if self.clause:
+            shown["clause"] = self.clause
+        if self.superseded_by:
+            shown["superseded_by"] = self.superseded_by
+        if self.amended_by:
+            shown["amended_by"] = list(self.amended_by)
+        return shown
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 class _RecordingEmbedder:
@@ -71,9 +99,11 @@ def retrieve(
     classes: Sequence[str] | None = None,
     known_classes: Collection[str] | None = None,
     cfg: IndexConfig | None = None,
+    in_force_on: date | None = None,
 ) -> list[RetrievedChunk]:
     """The ``k`` best chunks of ``table`` for ``question``, best first (only
-    ``classes`` when given; names outside ``known_classes`` are refused)."""
+    ``classes`` when given; names outside ``known_classes`` are refused; only
+    text in force on ``in_force_on`` when given)."""
     recorder = _RecordingEmbedder(embedder)
     hits = hybrid_search(
         table,
@@ -81,6 +111,7 @@ def retrieve(
         question,
         k=k,
         classes=list(classes) if classes else None,
+        in_force_on=in_force_on,
         known_classes=known_classes,
         cfg=cfg,
     )
@@ -98,6 +129,11 @@ def retrieve(
             text=h.text,
             score=h.score,
             similarity=float(np.dot(query, vectors[h.chunk_id])),
+            effective_date=h.effective_date,
+            valid_until=h.valid_until,
+            clause=h.clause,
+            superseded_by=h.superseded_by,
+            amended_by=h.amended_by,
         )
         for h in hits
     ]
@@ -124,11 +160,14 @@ def index_retriever(
     k: int,
     cfg: IndexConfig | None = None,
     classes: Sequence[str] | None = None,
-) -> Callable[[str], list[RetrievedChunk]]:
-    """Question -> its top ``k`` chunks (only ``classes`` when given): the
-    retriever the evaluation harness and the decision's answer scorer call."""
+) -> Retriever:
+    """Question (and the day it is asked about) -> its top ``k`` chunks (only
+    ``classes`` when given): the retriever the evaluation harness and the
+    decision's answer scorer call. A question without a day searches every date."""
 
-    def retrieve_for(question: str) -> list[RetrievedChunk]:
-        return retrieve(table, embedder, question, k, classes=classes, cfg=cfg)
+    def retrieve_for(question: str, as_of: date | None = None) -> list[RetrievedChunk]:
+        return retrieve(
+            table, embedder, question, k, classes=classes, cfg=cfg, in_force_on=as_of
+        )
 
     return retrieve_for

@@ -28,8 +28,20 @@ class Chunk:
     section: str
     category: str
     effective_date: date | None
-    valid_until: date | None
+    valid_until: date | None  # last day in force: its own, or an amendment's
     data_hash: str  # DVC hash of the knowledge base the chunk came from
+    clause: str = ""  # the clause number the chunk's text starts ("" none)
+    superseded_by: str | None = None  # the document that closed it, if any
+    amended_by: str = ""  # "doc@YYYY-MM-DD[#clause]" of amendments that mark it
+
+
+# Columns added after the first release: a table written before them gets them
+# (as these SQL defaults) when a refresh opens it, so upgrades need no rebuild.
+VALIDITY_COLUMNS = {
+    "clause": "CAST('' AS STRING)",
+    "superseded_by": "CAST(NULL AS STRING)",
+    "amended_by": "CAST('' AS STRING)",
+}
 
 
 def chunk_schema(dim: int) -> pa.Schema:
@@ -48,6 +60,9 @@ def chunk_schema(dim: int) -> pa.Schema:
             pa.field("effective_date", pa.date32(), nullable=True),
             pa.field("valid_until", pa.date32(), nullable=True),
             pa.field("data_hash", pa.string(), nullable=False),
+            pa.field("clause", pa.string(), nullable=True),
+            pa.field("superseded_by", pa.string(), nullable=True),
+            pa.field("amended_by", pa.string(), nullable=True),
             pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
         ]
     )

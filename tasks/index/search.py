@@ -37,6 +37,9 @@ HIT_COLUMNS = [
     "effective_date",
     "text",
 ]
+# Validity columns: a live table written before they existed has none of them
+# until its next refresh, so they are read only where present.
+VALIDITY_HIT_COLUMNS = ["valid_until", "clause", "superseded_by", "amended_by"]
 SNIPPET_CHARS = 240
 _STOP_WORDS = frozenset(
     "a an and are as at be by do does for from has have how i in is it its my of "
@@ -66,6 +69,15 @@ class SearchHit:
     text_rank: int | None
     snippet: str
     text: str  # the whole chunk: what a prompt shows and citations check
+    valid_until: date | None = None  # its last day in force (None: open)
+    clause: str = ""
+    superseded_by: str | None = None  # the document that replaced it
+    amended_by: tuple[str, ...] = ()  # amendments in force that day that mark it
+
+    def in_force_on(self, day: date) -> bool:
+        """False when the chunk had stopped applying, or not started, on ``day``."""
+        started = self.effective_date is None or self.effective_date <= day
+        return started and (self.valid_until is None or day <= self.valid_until)
 
 
 def hybrid_search(
@@ -79,6 +91,7 @@ def hybrid_search(
     *,
     known_classes: Collection[str] | None = None,
     cfg: IndexConfig | None = None,
+    include_superseded: bool = False,
 ) -> list[SearchHit]:
     """Search the given table version with both retrievers and fuse the ranks.
 
@@ -92,11 +105,15 @@ def hybrid_search(
         k: Hits to return.
         classes: Only chunks whose ``category`` is one of these.
         in_force_on: Only chunks in force that day: ``effective_date`` null or on or
-            before it, and ``valid_until`` null or after it.
+            before it, and ``valid_until`` (the last day, inclusive) null or on or
+            after it. None: every date (callers that answer users pass today).
         candidates: Hits each retriever contributes (default
             ``cfg.search_candidates``); must be at least ``k``.
         known_classes: When given, names in ``classes`` must be among these.
         cfg: Search settings (RRF constant, candidates, ANN re-scoring).
+        include_superseded: With ``in_force_on``, also return text that had
+            stopped applying by then (not text that had not started); such hits
+            carry ``valid_until`` and ``superseded_by`` so callers can mark them.
 
     Returns:
         Up to ``k`` hits, best first, one per chunk.
@@ -105,11 +122,22 @@ def hybrid_search(
     candidates = cfg.search_candidates if candidates is None else candidates
     _check_request(query, k, candidates, classes, known_classes)
     _check_dimension(table, embedder)
-    where = build_filter(classes, in_force_on)
-    vector_rows = vector_candidates(table, embedder, query, where, candidates, cfg)
-    text_rows = text_candidates(table, query, where, candidates)
+    where = build_filter(classes, in_force_on, include_superseded=include_superseded)
+    columns = hit_columns(table)
+    vector_rows = vector_candidates(
+        table, embedder, query, where, candidates, cfg, columns
+    )
+    text_rows = text_candidates(table, query, where, candidates, columns)
     fused = fuse_ranks([vector_rows, text_rows], cfg.rrf_k)[:k]
-    return [_to_hit(row, score, ranks, query) for row, score, ranks in fused]
+    return [
+        _to_hit(row, score, ranks, query, in_force_on) for row, score, ranks in fused
+    ]
+
+
+def hit_columns(table: Table) -> list[str]:
+    """The columns a hit reads that ``table`` has."""
+    names = set(table.schema.names)
+    return HIT_COLUMNS + [c for c in VALIDITY_HIT_COLUMNS if c in names]
 
 
 def doc_ranking(hits: list[SearchHit]) -> list[str]:
@@ -118,8 +146,16 @@ def doc_ranking(hits: list[SearchHit]) -> list[str]:
     return list(dict.fromkeys(hit.doc_id for hit in hits))
 
 
-def build_filter(classes: list[str] | None, in_force_on: date | None) -> str | None:
-    """The SQL prefilter for class and date in force (None: no filter)."""
+def build_filter(
+    classes: list[str] | None,
+    in_force_on: date | None,
+    *,
+    include_superseded: bool = False,
+) -> str | None:
+    """The SQL prefilter for class and date in force (None: no filter).
+
+    ``valid_until`` is the last day a text applies, so it is in force on that day.
+    """
     parts = []
     if classes:
         quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in classes)
@@ -127,7 +163,8 @@ def build_filter(classes: list[str] | None, in_force_on: date | None) -> str | N
     if in_force_on is not None:
         day = f"DATE '{in_force_on.isoformat()}'"
         parts.append(f"(effective_date IS NULL OR effective_date <= {day})")
-        parts.append(f"(valid_until IS NULL OR valid_until > {day})")
+        if not include_superseded:
+            parts.append(f"(valid_until IS NULL OR valid_until >= {day})")
     return " AND ".join(parts) or None
 
 
@@ -224,6 +261,7 @@ def vector_candidates(
     where: str | None,
     candidates: int,
     cfg: IndexConfig,
+    columns: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``candidates`` nearest chunks by cosine distance, ``where`` applied first."""
     vector = embedder.embed([query])[0]
@@ -235,11 +273,16 @@ def vector_candidates(
     if where:
         search = search.where(where, prefilter=True)
     # Naming the score column keeps Lance from projecting it implicitly (deprecated).
-    return search.select([*HIT_COLUMNS, "_distance"]).limit(candidates).to_list()
+    selected = [*(columns or HIT_COLUMNS), "_distance"]
+    return search.select(selected).limit(candidates).to_list()
 
 
 def text_candidates(
-    table: Table, query: str, where: str | None, candidates: int
+    table: Table,
+    query: str,
+    where: str | None,
+    candidates: int,
+    columns: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``candidates`` best chunks by BM25, ``where`` applied first."""
     # A MatchQuery (terms OR-ed, BM25) rather than the raw string: the string form
@@ -248,11 +291,17 @@ def text_candidates(
     search = table.search(MatchQuery(query, TEXT_COLUMN), query_type="fts")
     if where:
         search = search.where(where, prefilter=True)
-    return search.select([*HIT_COLUMNS, "_score"]).limit(candidates).to_list()
+    return (
+        search.select([*(columns or HIT_COLUMNS), "_score"]).limit(candidates).to_list()
+    )
 
 
 def _to_hit(
-    row: dict[str, Any], score: float, ranks: tuple[int | None, ...], query: str
+    row: dict[str, Any],
+    score: float,
+    ranks: tuple[int | None, ...],
+    query: str,
+    day: date | None,
 ) -> SearchHit:
     return SearchHit(
         chunk_id=row["chunk_id"],
@@ -267,7 +316,23 @@ def _to_hit(
         text_rank=ranks[1],
         snippet=make_snippet(row["text"], query),
         text=row["text"],
+        valid_until=row.get("valid_until"),
+        clause=row.get("clause") or "",
+        superseded_by=row.get("superseded_by"),
+        amended_by=amendments_on(row.get("amended_by") or "", day),
     )
+
+
+def amendments_on(marks: str, day: date | None) -> tuple[str, ...]:
+    """The ``doc@YYYY-MM-DD[#clause]`` marks of amendments in force on ``day``
+    (every mark when ``day`` is None): as of an earlier day, the text had not been
+    amended yet."""
+    found = []
+    for mark in filter(None, marks.split(",")):
+        when = mark.split("@", 1)[1].split("#", 1)[0] if "@" in mark else ""
+        if day is None or not when or date.fromisoformat(when) <= day:
+            found.append(mark)
+    return tuple(found)
 
 
 def _term_positions(lowered: str, query: str) -> list[tuple[int, str, float]]:

@@ -23,7 +23,7 @@ from lancedb.table import Table
 
 from ragtune.tasks.index.diff import FINGERPRINT_COLUMNS
 from ragtune.tasks.index.embed_cache import in_filter, vectors_of
-from ragtune.tasks.index.schema import Chunk, chunk_schema
+from ragtune.tasks.index.schema import VALIDITY_COLUMNS, Chunk, chunk_schema
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,16 @@ def indexed_schema(info: EmbedderInfo) -> pa.Schema:
     return chunk_schema(info.dim).with_metadata(
         {EMBEDDER_KEY: info.name, DIM_KEY: str(info.dim)}
     )
+
+
+def add_missing_columns(table: Table) -> list[str]:
+    """Give a chunk table written by an older ragtune the columns it lacks (one
+    commit; the rows keep their vectors); returns the names added."""
+    missing = {n: e for n, e in VALIDITY_COLUMNS.items() if n not in table.schema.names}
+    if missing:
+        table.add_columns(missing)
+        log.info("index %s: added columns %s", table.name, ", ".join(missing))
+    return sorted(missing)
 
 
 def embedder_info(schema: pa.Schema) -> EmbedderInfo | None:

@@ -155,6 +155,8 @@ def load_document(path: Path, rel: str, cfg: DataConfig) -> Document:
         last_reviewed=meta.last_reviewed,
         valid_until=meta.valid_until,
         amends=meta.amends,
+        supersedes=meta.supersedes,
+        clauses=meta.clauses,
         metadata={**meta.extra, **({"owner": meta.owner} if meta.owner else {})},
     )
 

@@ -21,7 +21,10 @@ from ragtune.tasks.ingest.sniff import decode_utf8
 
 SIDECAR_SUFFIX = ".meta.yaml"
 DATE_KEYS = ("effective_date", "last_reviewed", "valid_until")
-TEXT_KEYS = ("id", "title", "category", "amends", "owner")
+TEXT_KEYS = ("id", "title", "category", "amends", "supersedes", "owner")
+# The clauses of the ``amends`` document that an amendment replaces: a YAML list
+# or one comma-separated string (HTML meta tags and PDF info carry strings).
+LIST_KEYS = ("clauses",)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?")
 FRONT_MATTER = re.compile(
     r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$\r?\n?", re.S | re.M
@@ -29,15 +32,18 @@ FRONT_MATTER = re.compile(
 
 
 class _DatesAsStrings(yaml.SafeLoader):
-    """SafeLoader that leaves dates as strings.
+    """SafeLoader that leaves dates and decimals as strings.
 
     PyYAML turns ``2026-02-31`` into a ValueError with no key attached; read as a
-    string, :func:`parse_date` can name the key and the value instead.
+    string, :func:`parse_date` can name the key and the value instead. Decimals
+    stay as written because clause numbers look like them: ``2.10`` is clause
+    ten of section two, not ``2.1``.
     """
 
 
+_AS_STRINGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:float")
 _DatesAsStrings.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _AS_STRINGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -53,6 +59,8 @@ class DocMeta:
     last_reviewed: date | None = None
     valid_until: date | None = None
     amends: str | None = None
+    supersedes: str | None = None
+    clauses: tuple[str, ...] = ()
     owner: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -144,17 +152,45 @@ def to_doc_meta(raw: dict[str, Any]) -> DocMeta:
             dates[key] = parse_date(raw.get(key))
         except ValueError:
             problems.append(f"{key}: cannot parse {raw[key]!r} as a date (YYYY-MM-DD)")
+    clauses = _clauses(raw.get("clauses"), problems)
+    texts = {key: _text(raw.get(key)) for key in TEXT_KEYS}
+    if clauses and texts["amends"] is None:
+        problems.append(
+            "clauses: names clauses "
+            + ", ".join(clauses)
+            + " but no 'amends' says of which document"
+        )
     if problems:
         raise FileProblem(*problems)
-    texts = {key: _text(raw.get(key)) for key in TEXT_KEYS}
     if texts["category"] is not None:
         texts["category"] = texts["category"].lower()
     extra = {
         key: _stringify(value)
         for key, value in sorted(raw.items())
-        if key not in DATE_KEYS and key not in TEXT_KEYS and value is not None
+        if key not in (*DATE_KEYS, *TEXT_KEYS, *LIST_KEYS) and value is not None
     }
-    return DocMeta(**texts, **dates, extra=extra)
+    return DocMeta(**texts, **dates, clauses=clauses, extra=extra)
+
+
+def _clauses(value: Any, problems: list[str]) -> tuple[str, ...]:
+    """Clause numbers as written (``2.3``, ``16.2.2``, ``3.1(b)``), in order."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, dict | list | tuple) or item is None:
+            problems.append(f"clauses: {item!r} is not a clause number like 2.3")
+            continue
+        text = str(item).strip()
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def parse_date(value: Any) -> date | None:

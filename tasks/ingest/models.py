@@ -25,8 +25,10 @@ class Document:
     category: str | None = None
     effective_date: date | None = None
     last_reviewed: date | None = None
-    valid_until: date | None = None  # superseded or repealed after this day
-    amends: str | None = None
+    valid_until: date | None = None  # the last day it applies (inclusive)
+    amends: str | None = None  # the document this one changes in part
+    supersedes: str | None = None  # the document this one replaces in full
+    clauses: tuple[str, ...] = ()  # the clauses of ``amends`` it replaces
     metadata: dict[str, str] = field(default_factory=dict)
 
 

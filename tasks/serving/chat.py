@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ragtune.errors import ConfigError, InputError
@@ -31,7 +32,7 @@ from ragtune.tasks.serving.config import ServingConfig
 from ragtune.tasks.serving.output_filter import OutputFilter
 from ragtune.tasks.serving.records import Recorder, Served
 from ragtune.tasks.serving.resolver import LoadedModel, ModelResolver
-from ragtune.tasks.serving.retrieval import LiveIndex, LiveState
+from ragtune.tasks.serving.retrieval import LiveIndex, LiveState, recent_changes
 from ragtune.tasks.serving.schemas import ChatCompletionRequest
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,17 @@ class Prepared:
     sources: list[RetrievedChunk]
     messages: list[Message]
     params: GenerationParams
+    as_of: date
+    recent_change_days: int = 30
+
+    def validity(self) -> dict[str, Any]:
+        """The day the sources are in force on and the rule changes near it."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "recent_changes": recent_changes(
+                self.sources, self.as_of, self.recent_change_days
+            ),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -107,15 +119,17 @@ class ChatService:
             )
         question = request.question()
         try:
-            sources = self.index.retrieve(state, question, self.cfg.k)
+            day = request.as_of or date.today()
+            sources = self.index.retrieve(state, question, self.cfg.k, day)
         except InputError as exc:
             raise ApiError(400, str(exc), param="messages") from None
         except ConfigError as exc:
             raise ApiError(500, str(exc), SERVER) from None
         messages = self._messages(request, question, sources)
         return Prepared(
-            ctx, request, model, state, sources, messages, self._params(request)
-        )
+            ctx, request, model, state, sources, messages, self._params(request),
+            day, self.cfg.recent_change_days,
+        )  # fmt: skip
 
     def complete(self, p: Prepared) -> dict[str, Any]:
         """Generate the whole answer, filter it, record it, return the body."""
@@ -138,6 +152,7 @@ class ChatService:
             generation,
             [s.public() for s in p.sources],
             p.fingerprint,
+            validity=p.validity(),
         )
 
     def stream(self, p: Prepared) -> Iterator[str]:
@@ -155,6 +170,7 @@ class ChatService:
                     name,
                     {"role": "assistant", "content": ""},
                     sources=[s.public() for s in p.sources],
+                    validity=p.validity(),
                     system_fingerprint=p.fingerprint,
                 )
             )

@@ -50,6 +50,12 @@ class ServingConfig(StrictModel):
         "counts as relevant in the query log.",
     )
     k: int = Field(4, ge=1, le=50, description="Sources retrieved per question.")
+    recent_change_days: int = Field(
+        30,
+        ge=0,
+        description="An answer whose sources took effect, or were amended, within "
+        "this many days says so (``validity.recent_changes`` in the response).",
+    )
     api_keys_env: str | None = Field(
         None,
         description="Environment variable with comma-separated bearer keys; None: "

@@ -28,8 +28,10 @@ def completion(
     generation: Generation,
     sources: list[dict[str, Any]],
     system_fingerprint: str,
+    validity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object with one choice."""
+    """A ``chat.completion`` object with one choice (``sources`` and ``validity``
+    are ragtune's additions: what the answer rests on and the day it holds for)."""
     return {
         "id": request_id,
         "object": "chat.completion",
@@ -50,6 +52,7 @@ def completion(
             "total_tokens": generation.tokens_in + generation.tokens_out,
         },
         "sources": sources,
+        **({"validity": validity} if validity is not None else {}),
     }
 
 

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 
 from lancedb.table import Table
 
@@ -72,8 +73,11 @@ class LiveIndex:
             log.info("serving index version %d (%s)", table.version, tag)
             return True
 
-    def retrieve(self, state: LiveState, question: str, k: int) -> list[RetrievedChunk]:
-        """The ``k`` best chunks of ``state``'s table for ``question``, best first."""
+    def retrieve(
+        self, state: LiveState, question: str, k: int, as_of: date | None = None
+    ) -> list[RetrievedChunk]:
+        """The ``k`` best chunks of ``state``'s table for ``question``, best first,
+        from the text in force on ``as_of`` (today when None)."""
         return retrieve(
             state.table,
             self.embedder,
@@ -81,4 +85,29 @@ class LiveIndex:
             k,
             known_classes=self.known_classes,
             cfg=self.cfg,
+            in_force_on=as_of or date.today(),
         )
+
+
+def recent_changes(
+    sources: list[RetrievedChunk], day: date, within_days: int
+) -> list[dict[str, str]]:
+    """The rule changes an answer should mention: a source that took effect, or
+    was amended, within ``within_days`` before ``day`` (one entry per document)."""
+    changes: dict[str, dict[str, str]] = {}
+    for source in sources:
+        started = source.effective_date
+        if started and 0 <= (day - started).days <= within_days:
+            changes.setdefault(
+                source.doc_id,
+                {"doc_id": source.doc_id, "title": source.title,
+                 "in_force_from": started.isoformat()},
+            )  # fmt: skip
+        for mark in source.amended_by:
+            by, _, rest = mark.partition("@")
+            when = rest.partition("#")[0]
+            if when and 0 <= (day - date.fromisoformat(when)).days <= within_days:
+                changes.setdefault(
+                    by, {"doc_id": by, "amends": source.doc_id, "in_force_from": when}
+                )
+    return list(changes.values())

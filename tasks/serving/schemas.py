@@ -8,6 +8,7 @@ with settings it did not ask for. Only text content is accepted.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -58,6 +59,9 @@ class ChatCompletionRequest(_Strict):
     n: int | None = Field(None, ge=1, le=1, description="Only one choice is served.")
     seed: int | None = None
     user: str | None = None
+    # ragtune's extension: answer with the rules in force on this day (default
+    # today); superseded text is never a source.
+    as_of: date | None = None
 
     @model_validator(mode="after")
     def _has_question(self) -> ChatCompletionRequest:

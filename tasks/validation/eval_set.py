@@ -61,11 +61,16 @@ def read_jsonl(path: Path, label: str) -> tuple[pd.DataFrame, list[str]]:
         if not isinstance(record, dict):
             problems.append(f"{label} line {number}: expected a JSON object")
             continue
-        text = record.get("text")
+        text, as_of = _as_str(record.get("text")), _as_str(record.get("as_of"))
+        # a question may repeat when asked as of another day (before and after
+        # an amendment): it is the text and the day together that must be unique
+        asked = f"{text} (as of {as_of})" if text is not None and as_of else text
         rows.append(
-            {"line": number, "_id": _as_str(record.get("_id")), "text": _as_str(text)}
-        )
-    return pd.DataFrame(rows, columns=["line", "_id", "text"]), problems
+            {"line": number, "_id": _as_str(record.get("_id")), "text": text,
+             "as_of": as_of, "asked": asked}
+        )  # fmt: skip
+    columns = ["line", "_id", "text", "as_of", "asked"]
+    return pd.DataFrame(rows, columns=columns), problems
 
 
 def _as_str(value: Any) -> str | None:

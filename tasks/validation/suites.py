@@ -219,10 +219,16 @@ EVAL_QUERIES = SuiteSpec(
             NOT_BLANK_PATTERN,
             _query("query text is blank"),
         ),
+        matches(
+            "query-as-of-date",
+            "as_of",
+            r"^\d{4}-\d{2}-\d{2}$",
+            _query("as_of {value!r} is not a date (YYYY-MM-DD)", "as_of"),
+        ),
         unique(
             "query-text-unique",
-            "text",
-            _query("query text {value!r} appears more than once", "text"),
+            "asked",
+            _query("query text {value!r} appears more than once", "asked"),
         ),
         in_set(
             "query-has-relevant-doc",

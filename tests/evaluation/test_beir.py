@@ -107,7 +107,7 @@ def test_evaluate_retrieval_runs_every_query(tmp_path: Path) -> None:
     }
     asked: list[str] = []
 
-    def search(text: str) -> list[str]:
+    def search(text: str, as_of: object = None) -> list[str]:
         asked.append(text)
         return answers[text]
 

@@ -77,7 +77,7 @@ CORPUS = [
         "regulatory",
         "The minimum deductible for home insurance policies is 500 euros per claim.",
         D(2023, 1, 1),
-        D(2024, 7, 1),
+        D(2024, 6, 30),  # its last day: the 2024 rule applies from the next
     ),
     (
         "reg-deductible-2024",
@@ -319,7 +319,7 @@ def test_build_filter_quotes_names_and_dates() -> None:
     sql = build_filter(["it's"], D(2024, 7, 1))
     assert "category IN ('it''s')" in sql
     assert "effective_date <= DATE '2024-07-01'" in sql
-    assert "valid_until > DATE '2024-07-01'" in sql
+    assert "valid_until >= DATE '2024-07-01'" in sql  # the last day still counts
 
 
 def test_snippet_is_centred_on_the_query_terms() -> None:
@@ -350,7 +350,7 @@ def test_evaluation_over_hybrid_search(tmp_path: Path, table, embedder) -> None:
         "q3\thist-founding\t1\n"
     )
 
-    def search(text: str) -> list[str]:
+    def search(text: str, as_of: object = None) -> list[str]:
         return doc_ranking(hybrid_search(table, embedder, text, k=10))
 
     m = evaluate_retrieval(search, load_beir(root), k=3)
@@ -386,6 +386,19 @@ def test_evaluation_and_serving_retrieve_the_same_chunks(table, embedder) -> Non
     }
     state = LiveState(table=table, version=table.version, tag=None)
     index = LiveIndex("unused", IndexConfig(), embedder)
+    # serving answers with what is in force today unless asked about another day
+    today = date.today()
     assert index.retrieve(state, "deductible", 5) == retrieve(
-        table, embedder, "deductible", 5
+        table, embedder, "deductible", 5, in_force_on=today
     )
+    past = index.retrieve(state, "minimum deductible", 8, D(2024, 3, 1))
+    assert past == for_eval_on("minimum deductible", D(2024, 3, 1), table, embedder)
+    assert "reg-deductible-2023" in {c.doc_id for c in past}
+    assert "reg-deductible-2023" not in {
+        c.doc_id for c in index.retrieve(state, "minimum deductible", 8)
+    }
+
+
+def for_eval_on(question: str, day: date, table, embedder) -> list:  # noqa: ANN001
+    """What the evaluation harness retrieves for a question dated ``day``."""
+    return index_retriever(table, embedder, k=8)(question, day)

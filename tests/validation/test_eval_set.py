@@ -52,8 +52,8 @@ def test_clean_set_passes(tmp_path: Path) -> None:
     assert (report.n_queries, report.n_qrels, report.n_corpus) == (2, 3, None)
     assert [e.name for e in report.expectations] == [
         "query-id-present", "query-id-not-blank", "query-id-unique",
-        "query-text-present", "query-text-not-blank", "query-text-unique",
-        "query-has-relevant-doc", "qrel-query-known", "qrel-doc-known",
+        "query-text-present", "query-text-not-blank", "query-as-of-date",
+        "query-text-unique", "query-has-relevant-doc", "qrel-query-known", "qrel-doc-known",
         "qrel-score-integer",
     ]  # fmt: skip
     assert report.data_docs_path is None  # in-memory context: nothing written
@@ -106,6 +106,30 @@ def test_every_flaw_is_reported_with_its_line(tmp_path: Path) -> None:
     }
     assert len(report.problems) == 12
     assert (report.n_queries, report.n_qrels) == (6, 7)
+
+
+def test_a_question_may_repeat_as_of_another_day(tmp_path: Path) -> None:
+    asked = "What is the CDD threshold?"
+    path = _beir(
+        tmp_path / "eval",
+        [
+            {**_query("q1", asked), "as_of": "2026-06-01"},
+            {**_query("q2", asked), "as_of": "2026-08-01"},
+            {**_query("q3", asked), "as_of": "2026-08-01"},
+            {**_query("q4", "Saver rate?"), "as_of": "1 August"},
+        ],
+        [HEADER] + [f"q{i}\taml-policy\t1" for i in range(1, 5)],
+    )
+
+    report = validate_eval_set(path, KNOWN)
+
+    assert set(report.problems) == {
+        "queries.jsonl line 2: query text 'What is the CDD threshold? (as of "
+        "2026-08-01)' appears more than once",
+        "queries.jsonl line 3: query text 'What is the CDD threshold? (as of "
+        "2026-08-01)' appears more than once",
+        "queries.jsonl line 4: as_of '1 August' is not a date (YYYY-MM-DD)",
+    }
 
 
 def test_corpus_ids_count_as_known(tmp_path: Path) -> None:
