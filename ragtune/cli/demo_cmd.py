@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +67,28 @@ def demo(
     )
     today = date.today()
     console.rule(f"query: {question} (as of {today.isoformat()})")
-    for rank, hit in enumerate(run_query(settings, question, 3, None, today), start=1):
-        console.print(
-            f"[bold]{rank}. {hit.title}[/] [dim]{hit.source_path}[/]"
-            f"{validity_note(hit, today)}\n   {hit.snippet}"
-        )
+    hits = run_query(settings, question, 3, None, today)
+    show_hits(hits, today)
+    started_on = hits[0].effective_date if hits else None
+    if started_on is not None and started_on <= today:
+        # the same question the day before the top answer took effect: what the
+        # index answered then, and would still answer without validity in time
+        before = started_on - timedelta(days=1)
+        console.print(f"\n[dim]as of {before.isoformat()}, the day before:[/]")
+        show_hits(run_query(settings, question, 1, None, before), before)
     gaps_file = settings.path(SAMPLE_GAPS)
     show_decision(params, gaps_file, answers, DEMO_GAPS)
     if full:
         fine_tune_gap(params, gaps_file)
         show_decision(params, gaps_file, answers, (FORMAT_GAP,))
+
+
+def show_hits(hits: list, day: date) -> None:  # noqa: ANN001 - SearchHits
+    for rank, hit in enumerate(hits, start=1):
+        console.print(
+            f"[bold]{rank}. {hit.title}[/] [dim]{hit.source_path}[/]"
+            f"{validity_note(hit, day)}\n   {hit.snippet}"
+        )
 
 
 def fine_tune_gap(params: Path | None, gaps_file: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,28 @@ def test_refresh_json_then_query_tags_rollback(small_project: Path) -> None:
 
     hits = json.loads(run_cli("query", "what is APR", "--json", cwd=root).stdout)
     assert "apr-vs-aer" not in {h["doc_id"] for h in hits["hits"]}
+    assert hits["as_of"] == date.today().isoformat()  # in force today by default
+    before = run_cli(
+        "query", "final response deadline for a complaint", "--as-of", "2026-08-01",
+        "--include-superseded", "--json", cwd=root,
+    )  # fmt: skip
+    then = json.loads(before.stdout)
+    assert then["as_of"] == "2026-08-01"
+    assert then["hits"][0]["doc_id"] == "complaints-handling-procedure"
+    assert "**8 weeks**" in then["hits"][0]["text"] and then["hits"][0]["in_force"]
+    amendment = "complaints-response-deadline-amendment-2026"
+    assert amendment not in {h["doc_id"] for h in then["hits"]}  # not yet in force
+    now = json.loads(
+        run_cli(
+            "query", "final response deadline for a complaint", "--k", "8",
+            "--include-superseded", "--json", cwd=root,
+        ).stdout
+    )["hits"]  # fmt: skip
+    assert now[0]["doc_id"] == amendment and now[0]["in_force"]
+    old = next(h for h in now if "**8 weeks**" in h["text"])
+    assert (old["in_force"], old["superseded_by"], old["valid_until"]) == (
+        False, amendment, "2026-08-31",
+    )  # fmt: skip
     tags = json.loads(run_cli("index", "tags", "--json", cwd=root).stdout)["tags"]
     assert [t["live"] for t in tags] == [False, True]
     back = run_cli(
