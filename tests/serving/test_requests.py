@@ -38,6 +38,7 @@ def _problem(model, body: dict) -> tuple[str, str | None]:  # noqa: ANN001
         (GOOD | {"n": 2}, "n: Input should be less than or equal to 1", "n"),
         (GOOD | {"stream": "yes"}, "stream: Input should be a valid boolean", None),
         (GOOD | {"messages": []}, "messages: List should have at least 1 item", None),
+        (GOOD | {"as_of": "1 August"}, "as_of: Input should be a valid date", None),
         (
             GOOD | {"messages": [{"role": "user", "content": "   "}]},
             "a user message with non-empty content",
@@ -128,3 +129,31 @@ def test_open_server_and_missing_key_variable() -> None:
         Authenticator.from_env("RAGTUNE_KEYS", {"RAGTUNE_KEYS": " , "})
     with pytest.raises(ApiError, match="X-User"):
         Authenticator.from_env(None, {}).identify({"x-user": "a\nb"})
+
+
+def test_as_of_is_a_day_and_the_recent_changes_are_named() -> None:
+    from datetime import date
+
+    from ragtune.tasks.index.retrieval import RetrievedChunk
+    from ragtune.tasks.serving.retrieval import recent_changes
+
+    dated = json.dumps(GOOD | {"as_of": "2026-08-01"})  # as a client sends it
+    assert ChatCompletionRequest.model_validate_json(dated).as_of == date(2026, 8, 1)
+
+    def chunk(doc: str, started: date | None, marks: tuple[str, ...] = ()):  # noqa: ANN202
+        return RetrievedChunk(
+            f"{doc}#1", doc, doc.title(), f"{doc}.md", "", "text", 0.1, 0.5,
+            effective_date=started, amended_by=marks,
+        )  # fmt: skip
+
+    sources = [
+        chunk("amendment", date(2026, 9, 1)),
+        chunk("amendment", date(2026, 9, 1)),  # one entry per document
+        chunk("policy", date(2024, 7, 1), ("erratum@2026-09-20#2.3",)),
+        chunk("old-rule", date(2025, 1, 1)),
+    ]
+    assert recent_changes(sources, date(2026, 9, 25), 30) == [
+        {"doc_id": "amendment", "title": "Amendment", "in_force_from": "2026-09-01"},
+        {"doc_id": "erratum", "amends": "policy", "in_force_from": "2026-09-20"},
+    ]
+    assert recent_changes(sources, date(2026, 12, 6), 30) == []

@@ -8,6 +8,7 @@ noise, but deterministic at temperature 0: exactly what equality checks need).
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import httpx
 import numpy as np
@@ -74,6 +75,12 @@ def test_answer_carries_sources_and_is_audited_and_logged(tiny, serving_kit) -> 
     assert sources[0]["title"] == "Complaint handling rules"
     assert sources[0]["source_path"] == "regulatory/complaints-deadline.md"
     assert len(sources) == len({s["chunk_id"] for s in sources}) == 4
+    # answered from what is in force today; none of these documents changed lately
+    assert body["validity"] == {
+        "as_of": date.today().isoformat(),
+        "recent_changes": [],
+    }
+    assert {"effective_date", "valid_until"} <= set(sources[0])
 
     (record,) = _served(server.audit(), rid)
     details = record["details"]
