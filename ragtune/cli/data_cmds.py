@@ -137,6 +137,11 @@ def _print_freshness(freshness) -> None:  # noqa: ANN001 - FreshnessReport
             f"{summary.label}: {summary.count} documents, {summary.stale} stale, "
             f"belongs in {summary.placement}"
         )
+    stale = freshness.stale()
+    if stale:
+        console.print(f"\n[bold]stale ({len(stale)}): why, and the next step[/]")
+    for c in stale:
+        console.print(f"  {c.doc_id}: {c.stale_reason}\n    -> {c.next_step}")
 
 
 def _parse_day(value: str | None) -> date:

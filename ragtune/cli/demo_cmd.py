@@ -54,6 +54,12 @@ def demo(
         summary = knowledge_refresh(params_path=str(params) if params else None)
     console.rule(f"knowledge-refresh finished in {time.monotonic() - started:.0f} s")
     print_refresh(summary)
+    if summary["stale"]:
+        console.print(
+            "[dim]The sample's review dates are fixed in time, and regulatory "
+            "documents must be reviewed every 30 days, so the sample goes staler "
+            "every day: the point is what the list tells an owner to do.[/]"
+        )
     reports = summary["reports"]
     console.print(
         f"\nindex (LanceDB): {Catalog.from_settings(settings).index.uri}\n"

@@ -66,6 +66,12 @@ def print_refresh(summary: dict) -> None:
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items())
     unmeasured = "not evaluated (the eval set judges none of these documents)"
     console.print(f"retrieval: {metrics or unmeasured}")
+    if summary["stale"]:
+        console.print(
+            f"stale: {len(summary['stale'])} of {summary['documents']} documents; "
+            "each with its rule and next step in `ragtune classify` and the "
+            "freshness-report artifact"
+        )
     for item in summary["quarantined_files"]:
         console.print(
             f"  [yellow]quarantined[/] {item['source_path']}: "

@@ -166,6 +166,7 @@ def _finish(
         stale_reason=age.reason,
         placement=placement_of(policy.volatile),
         evidence=decision.evidence,
+        next_step=age.next_step,
     )
 
 

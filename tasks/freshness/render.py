@@ -40,6 +40,7 @@ def _doc_rows(docs: list[Classification], reason: bool) -> list[list[object]]:
             c.method,
             c.age_days,
             c.stale_reason if reason else c.evidence,
+            *([c.next_step] if reason else []),
         ]
         for c in docs
     ]
@@ -54,7 +55,7 @@ def render_markdown(report: FreshnessReport) -> str:
     stale = report.stale()
     lines += ["", f"## Stale documents ({len(stale)})", ""]
     if stale:
-        lines += _table([*header, "reason"], _doc_rows(stale, reason=True))
+        lines += _table([*header, "reason", "next step"], _doc_rows(stale, reason=True))
     else:
         lines.append("None: every volatile document was reviewed in time.")
     review = [c for c in report.classifications if c.needs_review]

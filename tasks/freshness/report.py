@@ -34,6 +34,7 @@ class Classification:
     stale_reason: str | None
     placement: Placement
     evidence: str = ""
+    next_step: str | None = None  # what to do about a stale document, and who
 
 
 @dataclass(frozen=True)

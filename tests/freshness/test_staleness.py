@@ -70,3 +70,24 @@ def test_superseded_volatile_document_is_stale(doc):
         ).stale
         is False
     )
+
+
+def test_every_stale_document_gets_a_next_step_naming_its_owner(doc):
+    from dataclasses import replace
+
+    late = replace(doc("r", "t", reviewed=ago(45)), metadata={"owner": "Fraud Ops"})
+    result = staleness(late, REGULATORY, TODAY)
+    assert result.next_step == (
+        f"Fraud Ops: review was due {ago(15).isoformat()}; confirm or update it, "
+        f"then set last_reviewed: {TODAY.isoformat()}"
+    )
+    ended = staleness(
+        doc("r", "t", reviewed=ago(2), valid_until=ago(1)), REGULATORY, TODAY
+    )
+    assert ended.next_step.startswith("its owner (no owner in its metadata): it no")
+    assert "searches as of today leave it out" in ended.next_step
+    undated = staleness(doc("r", "t"), REGULATORY, TODAY)
+    assert undated.next_step.endswith("review it and set last_reviewed")
+    assert (
+        staleness(doc("r", "t", reviewed=ago(3)), REGULATORY, TODAY).next_step is None
+    )

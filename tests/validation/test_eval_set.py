@@ -53,8 +53,8 @@ def test_clean_set_passes(tmp_path: Path) -> None:
     assert [e.name for e in report.expectations] == [
         "query-id-present", "query-id-not-blank", "query-id-unique",
         "query-text-present", "query-text-not-blank", "query-as-of-date",
-        "query-text-unique", "query-has-relevant-doc", "qrel-query-known", "qrel-doc-known",
-        "qrel-score-integer",
+        "query-text-unique", "query-has-relevant-doc", "qrel-query-known",
+        "qrel-doc-known", "qrel-score-integer",
     ]  # fmt: skip
     assert report.data_docs_path is None  # in-memory context: nothing written
 
