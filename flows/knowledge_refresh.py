@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from ragtune.app.catalog import Catalog, IndexLocation
-from ragtune.app.index import check_refresh_request, open_store
+from ragtune.app.index import check_refresh_request, open_store, unrecorded_publish
 from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
 from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
@@ -161,12 +161,27 @@ def knowledge_refresh(
     ``classes`` limits the refresh to documents of those freshness classes (each
     class has its own schedule); documents of other classes are left as they are.
     """
-    logger = get_run_logger()
     settings = run_settings(params_path)
     check_refresh_request(settings, kb, classes, rebuild, rev)
-    today = today or date.today()
     catalog = Catalog.from_settings(settings)
+    with catalog.index_lock():  # two refreshes would wipe each other's candidate
+        return _refresh(
+            settings, catalog, kb, rev, rebuild, today or date.today(), classes
+        )
+
+
+def _refresh(
+    settings: Settings,
+    catalog: Catalog,
+    kb: str | None,
+    rev: str | None,
+    rebuild: bool,
+    today: date,
+    classes: list[str] | None,
+) -> dict[str, Any]:
+    logger = get_run_logger()
     audit = catalog.audit()
+    _record_unrecorded_publish(catalog, audit)
     kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
     workdir = catalog.state_dir / "revisions"
     revision = pin_data_task(kb_path, rev, workdir)
@@ -232,6 +247,24 @@ def knowledge_refresh(
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
+
+
+def _record_unrecorded_publish(catalog: Catalog, audit: AuditLog) -> None:
+    """A publish a killed run left out of the audit log is recorded now, marked
+    as recovered, before anything else moves live."""
+    missed = unrecorded_publish(catalog)
+    if missed is None:
+        return
+    get_run_logger().warning(
+        "index %s: %s (version %d) went live without an audit record; recording it",
+        catalog.index.table, missed.tag, missed.version,
+    )  # fmt: skip
+    published = {"tag": missed.tag, "version": missed.version, "recovered": True}
+    note = "the run that published it stopped before recording it"
+    record(
+        audit, "index.published", ("index", catalog.index.table), published,
+        audit_only={"published_at": missed.created_at.isoformat(), "note": note},
+    )  # fmt: skip
 
 
 def _scope(

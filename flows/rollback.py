@@ -45,7 +45,8 @@ def rollback(
     catalog = Catalog.from_settings(run_settings(params_path))
     registry = catalog.registry()
     plan = registry.plan_rollback(version, actor, reason)
-    outcome = promote_in_transaction(registry, plan)
+    with catalog.index_lock():  # it moves the live index tag too
+        outcome = promote_in_transaction(registry, plan)
     publish_outcome(catalog.audit(), outcome)
     return transition_summary(outcome)
 
@@ -65,6 +66,11 @@ def index_rollback(
         InputError: no published tag has that name (the message lists them).
     """
     catalog = Catalog.from_settings(run_settings(params_path))
+    with catalog.index_lock():
+        return _index_rollback(catalog, tag, actor)
+
+
+def _index_rollback(catalog: Catalog, tag: str, actor: str) -> dict[str, Any]:
     index = catalog.index
     live = index.live_tag()
     was = None if live is None else live.tag

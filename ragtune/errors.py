@@ -1,4 +1,5 @@
-"""Exceptions that the CLI maps to exit codes (1: a gate said no, 2: bad input)."""
+"""Exceptions that the CLI maps to exit codes (1: a gate said no, 2: bad input,
+3: another run holds the lock)."""
 
 
 class RagtuneError(Exception):
@@ -19,3 +20,10 @@ class GateFailed(RagtuneError):
     """A quality gate stopped the run; nothing live was changed."""
 
     exit_code = 1
+
+
+class Busy(RagtuneError):
+    """Another run holds the lock this one needs; nothing was changed. Try again
+    when it has finished (exit code 3, so schedulers can tell it from a failure)."""
+
+    exit_code = 3

@@ -9,12 +9,14 @@ folder, a registry), never the catalog or the settings.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
+from ragtune.locks import exclusive
 
 if TYPE_CHECKING:
     from ragtune.app.settings import Settings
@@ -102,6 +104,14 @@ class Catalog:
     def audit(self) -> AuditLog:
         """The project's hash-chained audit log."""
         return AuditLog(self.audit_path)
+
+    def index_lock(self) -> AbstractContextManager[None]:
+        """One writer of the index at a time (refresh, index rollback) on this
+        machine; a second is refused with ``Busy``, naming the holder."""
+        return exclusive(
+            self.state_dir / "locks" / f"index-{self.index.table}.lock",
+            f"write to index {self.index.table}",
+        )
 
     @property
     def decisions_dir(self) -> Path:

@@ -8,7 +8,9 @@ from ragtune.app.catalog import Catalog
 from ragtune.app.settings import Settings
 from ragtune.errors import InputError
 from ragtune.tasks.embedding.embedder import Embedder
+from ragtune.tasks.index.ledger import LedgerEntry, read_entries
 from ragtune.tasks.index.store import IndexStore
+from ragtune.tasks.index.tables import connect
 
 
 def open_store(
@@ -49,3 +51,29 @@ def check_refresh_request(
         raise InputError(f"--kb {kb}: no such knowledge-base folder")
     if rev is not None:
         repository_of(Path(kb) if kb else settings.path(settings.data.kb_path), rev)
+
+
+def unrecorded_publish(catalog: Catalog) -> LedgerEntry | None:
+    """The index's last publish if the audit log has no record of it.
+
+    Publishing moves ``live`` and then writes ``index.published``; a run killed
+    between the two leaves a version serving queries that the log cannot show,
+    and the next refresh, with nothing new to publish, would never record it.
+    The next writer of the index (which holds the index lock, so no publish is in
+    flight) calls this and records what the ledger says happened. Only the last
+    publish is checked: every earlier one was checked by the run after it. The
+    log is scanned as text, parsing nothing, so a long log costs one read.
+    """
+    index = catalog.index
+    entries = read_entries(connect(index.uri), index.table)
+    publishes = [e for e in entries if e.action == "publish"]
+    if not publishes:
+        return None
+    last = publishes[-1]
+    if not catalog.audit_path.exists():
+        return last
+    action, tag = '"action": "index.published"', f'"tag": "{last.tag}"'
+    with catalog.audit_path.open(encoding="utf-8", errors="replace") as fh:
+        if any(action in line and tag in line for line in fh):
+            return None
+    return last

@@ -7,7 +7,6 @@ replayed events and retried flow runs never pay for the same GPU hours twice.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ragtune.errors import GateFailed
+from ragtune.locks import exclusive
 from ragtune.tasks.training.job import TrainingJob, TrainingResult
 
 LAST_RUN = "last-run.json"
@@ -69,15 +68,5 @@ def existing_result(job: TrainingJob) -> TrainingResult | None:
 @contextmanager
 def single_run(runs_dir: Path) -> Iterator[None]:
     """One retrain at a time per state folder; a second one is refused, not queued."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    with (runs_dir / ".lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GateFailed(
-                "another retrain is running on this state folder"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with exclusive(runs_dir / ".lock", "retrain"):
+        yield

@@ -99,7 +99,12 @@ def validate_documents(
     docs_path = build_data_docs(context) if cfg.build_data_docs else None
     everything = sorted(loaded_rejections + quarantined, key=lambda r: r.source_path)
     report = _report(kept, tuple(everything), outcomes, cfg, docs_path)
-    return replace(report, warnings=_warnings(kept))
+    duplicated = next(
+        (duplicate_ids(o.rows) for o in outcomes if o.check.name == UNIQUE_CHECK), {}
+    )
+    warnings = (*_warnings(kept), *_same_content(kept))
+    passed = report.passed and not duplicated
+    return replace(report, warnings=warnings, duplicate_ids=duplicated, passed=passed)
 
 
 def _warnings(kept: Iterable[Document]) -> tuple[tuple[str, str], ...]:
@@ -138,8 +143,9 @@ def failure_reasons(
 ) -> dict[str, list[str]]:
     """Source path -> one reason per failed check, in suite order.
 
-    Duplicate ids are special: the first document by source path keeps the id
-    and stays valid; every later one is quarantined and told which file won.
+    Duplicate ids are special: no copy is kept (which one is the real document
+    is not ours to guess) and each is told every path that claims the id;
+    ``duplicate_ids`` lets the refresh stop before the index loses the document.
     """
     reasons: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
@@ -153,18 +159,40 @@ def failure_reasons(
 
 
 def _duplicate_reasons(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    reasons: dict[str, str] = {}
+    for doc_id, paths in duplicate_ids(rows).items():
+        for path in paths:
+            reasons[path] = (
+                f"duplicate doc_id {doc_id!r}: claimed by {', '.join(paths)}; give "
+                "each document its own id"
+            )
+    return reasons
+
+
+def duplicate_ids(rows: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """doc_id -> the sorted source paths of the documents that share it."""
     paths_by_id: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         paths_by_id[str(row.get("doc_id"))].append(str(row.get("source_path")))
-    reasons: dict[str, str] = {}
-    for doc_id, paths in paths_by_id.items():
-        first, *later = sorted(paths)
-        for path in later:
-            reasons[path] = (
-                f"duplicate doc_id {doc_id!r}: {first} has the same id and is kept "
-                "(the first by path wins)"
+    return {d: sorted(p) for d, p in paths_by_id.items() if len(p) > 1}
+
+
+def _same_content(kept: Iterable[Document]) -> list[tuple[str, str]]:
+    """Warnings for documents whose bytes another kept document has too: indexed
+    twice under two ids, which answers would cite as two sources."""
+    first: dict[str, Document] = {}
+    found = []
+    for doc in sorted(kept, key=lambda d: d.source_path):
+        other = first.setdefault(doc.content_hash, doc)
+        if other is not doc:
+            found.append(
+                (
+                    doc.source_path,
+                    f"same content as {other.source_path} (doc_id {other.doc_id!r}); "
+                    "indexed twice under two ids",
+                )
             )
-    return reasons
+    return found
 
 
 def _report(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ragtune.tasks.ingest.models import Document, Rejection
 
@@ -42,6 +42,8 @@ class ValidationReport:
     passed: bool
     data_docs_path: str | None = None
     warnings: tuple[tuple[str, str], ...] = ()  # (source_path, why), kept anyway
+    # doc_id -> the paths that claim it: all quarantined, and the refresh stops
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[ExpectationSummary, ...]:

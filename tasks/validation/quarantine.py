@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ragtune.errors import GateFailed
+from ragtune.errors import GateFailed, InputError
 from ragtune.tasks.validation.config import ValidationConfig
 from ragtune.tasks.validation.models import ValidationReport
 
@@ -109,20 +109,33 @@ def _escape(text: str) -> str:
 
 
 def enforce_quarantine_share(report: ValidationReport, cfg: ValidationConfig) -> None:
-    """Stop the run when more than ``cfg.max_quarantine_share`` was quarantined.
+    """Stop the run when more than ``cfg.max_quarantine_share`` was quarantined,
+    or when documents share an id.
 
     Raises:
         GateFailed: with the share, the counts and the limit; also when a check
             could not be evaluated, since then nothing was really validated.
+        InputError: two or more files claim one doc_id (each path named): none of
+            them is indexed, and removing the id from the live index would lose
+            the document, so the refresh stops instead.
     """
     if report.errors:
         names = ", ".join(f"{e.name} ({e.error})" for e in report.errors)
         raise GateFailed(f"validation gate: checks could not be evaluated: {names}")
-    if report.quarantine_share <= cfg.max_quarantine_share:
-        return
-    raise GateFailed(
-        f"validation gate: {len(report.rejected)} of {report.n_files} files "
-        f"quarantined ({report.quarantine_share:.1%}), above "
-        f"validation.max_quarantine_share ({cfg.max_quarantine_share:.1%}); "
-        "see the quarantine report for the reasons"
-    )
+    if report.quarantine_share > cfg.max_quarantine_share:
+        raise GateFailed(
+            f"validation gate: {len(report.rejected)} of {report.n_files} files "
+            f"quarantined ({report.quarantine_share:.1%}), above "
+            f"validation.max_quarantine_share ({cfg.max_quarantine_share:.1%}); "
+            "see the quarantine report for the reasons"
+        )
+    if report.duplicate_ids:
+        claims = "; ".join(
+            f"{doc_id!r} by {' and '.join(paths)}"
+            for doc_id, paths in sorted(report.duplicate_ids.items())
+        )
+        raise InputError(
+            f"duplicate doc_id: {claims}. Give each document its own id (front "
+            "matter or sidecar 'id:'); nothing was indexed, the live index is "
+            "unchanged"
+        )

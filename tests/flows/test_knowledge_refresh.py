@@ -181,3 +181,61 @@ def test_class_scoped_refresh_leaves_other_classes_alone(
     assert concepts["documents_removed"] == ["loan-to-value-explained"]
     with pytest.raises(InputError, match="unknown freshness class"):
         knowledge_refresh(params_path=str(sample_project), classes=["gossip"])
+
+
+def test_a_second_writer_of_the_index_is_refused_and_changes_nothing(
+    first_run: dict, sample_project: Path
+) -> None:
+    from ragtune.app.catalog import Catalog
+    from ragtune.errors import Busy
+    from ragtune.flows.knowledge_refresh import knowledge_refresh
+    from ragtune.flows.rollback import index_rollback
+
+    settings = load_settings(sample_project)
+    catalog = Catalog.from_settings(settings)
+    before = catalog.index.live_tag()
+    kb = settings.path(settings.data.kb_path)
+    doc = kb / "guides" / "apr-vs-aer.md"
+    doc.write_text(doc.read_text() + "\n\nAPR is quoted per year.\n")
+    with catalog.index_lock():  # a refresh in progress, as another process holds it
+        with pytest.raises(Busy, match=r"another write to index chunks is running: "):
+            knowledge_refresh(params_path=str(sample_project), today=TODAY)
+        with pytest.raises(Busy, match=r"since 20\d\d-.*, pid \d+ on "):
+            index_rollback(before.tag, params_path=str(sample_project))
+    assert catalog.index.live_tag() == before  # nothing moved
+    after = knowledge_refresh(params_path=str(sample_project), today=TODAY)
+    assert after["documents_changed"] == ["apr-vs-aer"] and after["published"]
+
+
+def test_a_publish_the_audit_log_missed_is_recorded_by_the_next_run(
+    first_run: dict, sample_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ragtune.flows.knowledge_refresh as kr
+
+    settings = load_settings(sample_project)
+    log = AuditLog(settings.path(settings.project.audit_log))
+    real = kr.record
+
+    def killed_after_publish(audit, action, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if action == "index.published":
+            raise RuntimeError("killed between publish and its audit record")
+        return real(audit, action, *args, **kwargs)
+
+    doc = settings.path(settings.data.kb_path) / "guides" / "apr-vs-aer.md"
+    doc.write_text(doc.read_text() + "\n\nAPR is a yearly rate.\n")
+    monkeypatch.setattr(kr, "record", killed_after_publish)
+    with pytest.raises(RuntimeError, match="killed between publish"):
+        kr.knowledge_refresh(params_path=str(sample_project), today=TODAY)
+    live = list_tags(settings.uri(settings.index.uri), settings.index.table)[-1]
+    assert live.live  # serving, with no record of it yet
+    published = [r for r in log.records() if r["action"] == "index.published"]
+    assert live.tag not in {r["details"]["tag"] for r in published}
+
+    monkeypatch.setattr(kr, "record", real)
+    rerun = kr.knowledge_refresh(params_path=str(sample_project), today=TODAY)
+    assert rerun["published"] is False  # nothing new: the gap alone is recorded
+    recovered = [r for r in log.records() if r["action"] == "index.published"][-1]
+    assert recovered["details"]["tag"] == live.tag
+    assert recovered["details"]["recovered"] is True
+    assert recovered["details"]["note"].startswith("the run that published it stopped")
+    assert log.verify().ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_bad_inputs_are_quarantined_and_good_ones_kept(
     )
 
     assert sorted(d.doc_id for d in report.documents) == [
-        "aml-policy", "guides--glossary", "products--rates", "reports--minutes",
+        "guides--glossary", "products--rates", "reports--minutes",
     ]  # fmt: skip
     reasons = {r.source_path: r.reasons for r in report.rejected}
     assert reasons["guides/marketing.md"] == (
@@ -85,9 +86,13 @@ def test_bad_inputs_are_quarantined_and_good_ones_kept(
     assert reasons["compliance/future.md"] == (
         "last_reviewed 2027-01-10 is in the future (today is 2026-11-25)",
     )
-    assert reasons["reports/aml-copy.md"] == (
-        "duplicate doc_id 'aml-policy': compliance/aml.md has the same id and is kept "
-        "(the first by path wins)",
+    assert (
+        reasons["reports/aml-copy.md"]
+        == reasons["compliance/aml.md"]
+        == (
+            "duplicate doc_id 'aml-policy': claimed by compliance/aml.md, "
+            "reports/aml-copy.md; give each document its own id",
+        )
     )
     starts = {
         "compliance/broken.md": "malformed front matter: mapping values",
@@ -99,11 +104,12 @@ def test_bad_inputs_are_quarantined_and_good_ones_kept(
     }
     assert set(reasons) == set(starts) | {
         "guides/marketing.md", "compliance/future.md", "reports/aml-copy.md",
+        "compliance/aml.md",
     }  # fmt: skip
     for path, start in starts.items():
         assert len(reasons[path]) == 1 and reasons[path][0].startswith(start), path
     assert report.n_files == 13
-    assert report.quarantine_share == pytest.approx(9 / 13)
+    assert report.quarantine_share == pytest.approx(10 / 13)
     assert report.passed is False
     failed = {e.name: e.unexpected_count for e in report.expectations if not e.success}
     assert failed == {
@@ -114,7 +120,7 @@ def test_bad_inputs_are_quarantined_and_good_ones_kept(
     )
     assert Path(report.data_docs_path).is_file()
     with pytest.raises(
-        GateFailed, match=r"9 of 13 files quarantined \(69\.2%\).*10\.0%"
+        GateFailed, match=r"10 of 13 files quarantined \(76\.9%\).*10\.0%"
     ):
         enforce_quarantine_share(report, cfg)
 
@@ -211,31 +217,53 @@ def test_a_little_debris_in_a_long_document_is_a_warning_not_a_quarantine(
     assert "one-bad-byte.md" in {r.source_path for r in report.rejected}
 
 
-def test_duplicate_ids_keep_the_first_path(
+def test_duplicate_ids_are_an_error_naming_every_path(
     project: Path, vcfg: ValidationConfig
 ) -> None:
+    from ragtune.errors import InputError
+    from ragtune.tasks.validation.quarantine import enforce_quarantine_share
+
     docs = [
         make_doc("b/policy.md", "policy"),
         make_doc("c/policy.md", "policy"),
         make_doc("a/policy.md", "policy"),
         make_doc("a/other.md", "other"),
     ]
-    cfg = vcfg.model_copy(update={"max_quarantine_share": 0.5})
+    cfg = vcfg.model_copy(update={"max_quarantine_share": 0.9})
 
     report = validate_documents(docs, [], cfg, CATEGORIES, TODAY, project)
 
-    assert sorted(d.source_path for d in report.documents) == [
-        "a/other.md",
-        "a/policy.md",
-    ]
-    for path in ("b/policy.md", "c/policy.md"):
+    # which copy is the real one is not for ragtune to guess: none is kept
+    assert [d.source_path for d in report.documents] == ["a/other.md"]
+    claimed = "claimed by a/policy.md, b/policy.md, c/policy.md"
+    for path in ("a/policy.md", "b/policy.md", "c/policy.md"):
         (rejection,) = [r for r in report.rejected if r.source_path == path]
         assert rejection.doc_id == "policy"
         assert rejection.reasons == (
-            "duplicate doc_id 'policy': a/policy.md has the same id and is kept "
-            "(the first by path wins)",
+            f"duplicate doc_id 'policy': {claimed}; give each document its own id",
         )
-    assert report.passed is True
+    assert report.duplicate_ids == {
+        "policy": ["a/policy.md", "b/policy.md", "c/policy.md"]
+    }
+    assert report.passed is False
+    # the refresh stops before the index could lose the live 'policy'
+    with pytest.raises(InputError, match=r"'policy' by a/policy.md and b/policy.md"):
+        enforce_quarantine_share(report, cfg)
+
+
+def test_same_content_under_two_ids_is_flagged(
+    project: Path, vcfg: ValidationConfig
+) -> None:
+    docs = [make_doc("a/one.md", "one"), make_doc("b/two.md", "two")]
+    docs[1] = replace(docs[1], content_hash=docs[0].content_hash)
+    report = validate_documents(docs, [], vcfg, CATEGORIES, TODAY, project)
+    assert len(report.documents) == 2 and report.passed
+    assert report.warnings == (
+        (
+            "b/two.md",
+            "same content as a/one.md (doc_id 'one'); indexed twice under two ids",
+        ),
+    )
 
 
 def test_share_gate_counts_load_rejections(
