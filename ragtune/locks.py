@@ -40,18 +40,16 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            holder = fh.read().strip() or "a process that left no details"
+            holder = fh.read().strip() or "it left no details"
             raise Busy(
-                f"another {what} is running: {holder}; try again when it has "
+                f"another {what} is running ({holder}); try again when it has "
                 f"finished (lock file {path})"
             ) from None
         try:
             fh.seek(0)
             fh.truncate()
             started = datetime.now(UTC).isoformat(timespec="seconds")
-            fh.write(
-                f"{what} since {started}, pid {os.getpid()} on {socket.gethostname()}"
-            )
+            fh.write(f"since {started}, pid {os.getpid()} on {socket.gethostname()}")
             fh.flush()
             yield
         finally:

@@ -59,9 +59,31 @@ def _runtime_defaults() -> None:
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
+class _ExpectedErrorsWithoutTraceback(logging.Filter):
+    """Prefect logs every exception that ends a flow or task run with its
+    traceback. For ragtune's own errors (bad input, a gate, a busy lock) the
+    message says all an operator needs and the CLI prints it again as its last
+    line; the traceback stays for everything else, and for all with
+    ``RAGTUNE_DEBUG=1``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RagtuneError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_expected_errors() -> None:
+    if os.environ.get("RAGTUNE_DEBUG"):
+        return
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(_ExpectedErrorsWithoutTraceback())
+
+
 def main() -> None:
     """Console-script entry point: map ragtune errors to exit codes and messages."""
     _runtime_defaults()
+    _quiet_expected_errors()
     _EMITTED.clear()
     try:
         app()

@@ -35,12 +35,13 @@ class Chunk:
     amended_by: str = ""  # "doc@YYYY-MM-DD[#clause]" of amendments that mark it
 
 
-# Columns added after the first release: a table written before them gets them
-# (as these SQL defaults) when a refresh opens it, so upgrades need no rebuild.
-VALIDITY_COLUMNS = {
-    "clause": "CAST('' AS STRING)",
-    "superseded_by": "CAST(NULL AS STRING)",
-    "amended_by": "CAST('' AS STRING)",
+# Columns added after the first release, with the value a row written before
+# them holds: a refresh gives such a table the columns (``tables.add_missing_columns``)
+# and fingerprints read from it count the defaults, so upgrades need no rebuild.
+VALIDITY_DEFAULTS: dict[str, str | None] = {
+    "clause": "",
+    "superseded_by": None,
+    "amended_by": "",
 }
 
 

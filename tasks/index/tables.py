@@ -23,7 +23,7 @@ from lancedb.table import Table
 
 from ragtune.tasks.index.diff import FINGERPRINT_COLUMNS
 from ragtune.tasks.index.embed_cache import in_filter, vectors_of
-from ragtune.tasks.index.schema import VALIDITY_COLUMNS, Chunk, chunk_schema
+from ragtune.tasks.index.schema import VALIDITY_DEFAULTS, Chunk, chunk_schema
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,11 @@ def indexed_schema(info: EmbedderInfo) -> pa.Schema:
 def add_missing_columns(table: Table) -> list[str]:
     """Give a chunk table written by an older ragtune the columns it lacks (one
     commit; the rows keep their vectors); returns the names added."""
-    missing = {n: e for n, e in VALIDITY_COLUMNS.items() if n not in table.schema.names}
+    missing = {
+        name: "CAST(NULL AS STRING)" if value is None else f"CAST('{value}' AS STRING)"
+        for name, value in VALIDITY_DEFAULTS.items()
+        if name not in table.schema.names
+    }
     if missing:
         table.add_columns(missing)
         log.info("index %s: added columns %s", table.name, ", ".join(missing))
@@ -123,7 +127,10 @@ def read_fingerprints(
     A scoped refresh only compares the chunks of the documents it speaks for, so
     it reads only their rows: a small edit costs the same on a large table.
     """
-    cols = ["chunk_id", *FINGERPRINT_COLUMNS]
+    # a table written before the validity columns lacks them until a refresh
+    # adds them: read what is there, and take the defaults it will get
+    present = set(table.schema.names)
+    cols = ["chunk_id", *(c for c in FINGERPRINT_COLUMNS if c in present)]
     if doc_ids is not None:
         wanted = sorted(set(doc_ids))
         if not wanted:
@@ -135,7 +142,11 @@ def read_fingerprints(
         scan = table.to_lance().to_table(columns=cols)
     rows = scan.to_pydict()
     ids = rows.pop("chunk_id")
-    return {cid: tuple(vals) for cid, *vals in zip(ids, *rows.values(), strict=True)}
+    columns = [
+        rows[c] if c in rows else [VALIDITY_DEFAULTS[c]] * len(ids)
+        for c in FINGERPRINT_COLUMNS
+    ]
+    return {cid: tuple(vals) for cid, *vals in zip(ids, *columns, strict=True)}
 
 
 def read_vectors(table: Table, chunk_ids: Iterable[str]) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ def test_a_second_holder_is_refused_with_the_first_ones_details(tmp_path: Path) 
         with pytest.raises(Busy) as refused:
             with exclusive(lock, "refresh"):
                 pass
-        assert "another refresh is running: refresh since " in str(refused.value)
+        assert "another refresh is running (since " in str(refused.value)
         assert refused.value.exit_code == 3 and str(lock) in str(refused.value)
     with exclusive(lock, "refresh"):  # released when the block ended
         pass

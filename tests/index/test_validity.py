@@ -288,20 +288,23 @@ def test_an_index_written_before_validity_gets_its_columns(
     import lancedb
 
     from ragtune.tasks.index import tables as tb
-    from ragtune.tasks.index.schema import VALIDITY_COLUMNS
+    from ragtune.tasks.index.schema import VALIDITY_DEFAULTS
 
     doc = _doc("a", "Alpha text about deposits.")
     chunks, hashes = chunk_corpus([doc], {"a": "regulatory"}, ChunkingConfig(), "kb")
     store = IndexStore(str(tmp_path / "index"), "chunks", embedder, cache=False)
     store.refresh(chunks, hashes)
     table = lancedb.connect(tmp_path / "index").open_table("chunks")
-    table.drop_columns(list(VALIDITY_COLUMNS))  # what an older release wrote
+    table.drop_columns(list(VALIDITY_DEFAULTS))  # what an older release wrote
     assert "clause" not in table.schema.names
     old = hybrid_search(table, embedder, "deposits", in_force_on=date(2026, 1, 1))
     assert old[0].doc_id == "a" and old[0].clause == ""  # search reads it as is
+    # planning (the Dask fan-out's, before the store migrates) reads it too
+    (print_,) = tb.read_fingerprints(table).values()
+    assert print_[-3:] == ("", None, "")
     store = IndexStore(str(tmp_path / "index"), "chunks", embedder, cache=False)
     stats = store.refresh(chunks, hashes)
     assert stats.chunks_embedded == 0
-    assert set(VALIDITY_COLUMNS) <= set(store.candidate().schema.names)
+    assert set(VALIDITY_DEFAULTS) <= set(store.candidate().schema.names)
     assert tb.embedder_info(store.candidate().schema) is not None
     assert IndexConfig().in_force_floor == 1.0
