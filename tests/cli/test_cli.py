@@ -194,3 +194,19 @@ def test_refresh_refuses_bad_requests_before_any_flow_work(small_project: Path) 
         assert isinstance(error, InputError) and error.exit_code == 2, result.output
         assert message in str(error)
     assert not (small_project.parent / "state").exists()  # nothing ran
+
+
+def test_a_refresh_while_another_holds_the_index_exits_3_without_a_traceback(
+    small_project: Path,
+) -> None:
+    from ragtune.locks import exclusive
+
+    root = small_project.parent
+    with exclusive(root / "state" / "locks" / "index-chunks.lock", "refresh"):
+        busy = run_cli("refresh", "--json", cwd=root)
+    assert busy.returncode == 3, busy.stderr[-2000:]
+    error = json.loads(busy.stdout)
+    assert error["exit_code"] == 3
+    assert error["error"].startswith("another write to index chunks is running (since")
+    assert "Traceback" not in busy.stderr  # the message is the whole story
+    assert not (root / "state" / "index").exists()  # nothing was written
