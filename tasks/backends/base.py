@@ -190,6 +190,14 @@ class BaseBackend:
         )
         self._check_ready()
         work_dir = self._new_work_dir(job.run_name)
+        # the card prices the run at the plan's price (the catalogue's, not a
+        # figure of its own); None on hardware already paid for
+        price = (
+            None
+            if plan.price_per_gpu_hour is None
+            else plan.price_per_gpu_hour * plan.count
+        )
+        job = job.model_copy(update={"price_per_hour_usd": price})
         handle = self._launch(job, plan, work_dir)
         handle.save()
         log.info(

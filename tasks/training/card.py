@@ -57,8 +57,8 @@ class TrainingCard(BaseModel):
     hardware: dict[str, Any]
     wall_time_s: float
     device_hours: float
-    price_per_hour_usd: float
-    cost_usd: float
+    price_per_hour_usd: float | None  # None: hardware already paid for
+    cost_usd: float | None
     privacy: PrivacyBudget | None = None
     mlflow: dict[str, str] = Field(default_factory=dict)
 
@@ -90,11 +90,18 @@ def describe_hardware(device: torch.device) -> dict[str, Any]:
 
 
 def cost(
-    wall_time_s: float, devices: int, price_per_hour: float
-) -> tuple[float, float]:
-    """Device hours and their price: the card's cost estimate."""
+    wall_time_s: float, devices: int, price_per_hour: float | None
+) -> tuple[float, float | None]:
+    """Device hours and their price (None when the hardware has no hourly price):
+    the card's cost estimate."""
     hours = wall_time_s / 3600 * devices
-    return hours, hours * price_per_hour
+    return hours, None if price_per_hour is None else hours * price_per_hour
+
+
+def _priced(card: TrainingCard) -> str:
+    if card.price_per_hour_usd is None or card.cost_usd is None:
+        return " (hardware already paid for: no hourly price)"
+    return f" x ${card.price_per_hour_usd:.2f}/h = ${card.cost_usd:.4f} (estimate)"
 
 
 def _curve_rows(card: TrainingCard) -> list[str]:
@@ -121,8 +128,8 @@ def render_markdown(card: TrainingCard) -> str:
         f"- Steps: {card.steps} (resumed from step {card.resumed_from_step}); "
         f"tokens seen: {card.tokens_seen:,}",
         f"- Final train loss: {card.final_loss:.4f}; eval loss: {card.eval_loss}",
-        f"- Wall time: {card.wall_time_s:.1f} s; {card.device_hours:.4f} device hours "
-        f"x ${card.price_per_hour_usd:.2f}/h = ${card.cost_usd:.4f} (estimate)",
+        f"- Wall time: {card.wall_time_s:.1f} s; {card.device_hours:.4f} device hours"
+        + _priced(card),
         f"- Hardware: {hardware}",
         f"- Created: {card.created_at}; MLflow: {json.dumps(card.mlflow)}",
     ]

@@ -156,12 +156,6 @@ class QLoRAConfig(StrictModel):
         "None: torch's default. On a CPU shared with other work one thread avoids "
         "spinning threads fighting over the cores.",
     )
-    gpu_price_per_hour: float = Field(
-        2.5,
-        ge=0,
-        description="USD per device hour for the training card's cost estimate "
-        "(the decision framework's QLoRA band is $2-5).",
-    )
 
     @field_validator("target_modules")
     @classmethod

@@ -25,7 +25,6 @@ _NOT_FINGERPRINTED = {
     "eval_steps",
     "eval_max_examples",
     "num_threads",
-    "gpu_price_per_hour",
 }
 
 
@@ -38,6 +37,13 @@ class TrainingJob(StrictModel):
     dataset_hash: str = Field(min_length=1, description="DVC hash of the SFT set.")
     output_dir: Path = Field(description="Checkpoints, adapter, card and result.")
     run_name: str = Field(min_length=1, description="MLflow run name.")
+    price_per_hour_usd: float | None = Field(
+        None,
+        ge=0,
+        description="What the run's devices cost per hour, from the plan the "
+        "backend accepted (tasks/estimate/gpus.yaml); None: hardware already paid "
+        "for, or not priced. The card prices the run with it.",
+    )
     resume: bool = Field(False, description="Continue from the newest checkpoint.")
     mlflow_tracking_uri: str | None = Field(
         None,

@@ -83,7 +83,7 @@ def _card(
 ) -> TrainingCard:
     state, cfg = outcome.state, prep.cfg
     wall = round(state.elapsed_s, 3)
-    hours, usd = cost(wall, 1, cfg.gpu_price_per_hour)
+    hours, usd = cost(wall, 1, job.price_per_hour_usd)
     data = {
         "train_path": str(job.train_path),
         "eval_path": str(job.eval_path) if job.eval_path else None,
@@ -111,7 +111,7 @@ def _card(
         hardware=describe_hardware(device),
         wall_time_s=wall,
         device_hours=hours,
-        price_per_hour_usd=cfg.gpu_price_per_hour,
+        price_per_hour_usd=job.price_per_hour_usd,
         cost_usd=usd,
         privacy=privacy,
         mlflow={"tracking_uri": job.tracking_uri(), "run_id": run_id},

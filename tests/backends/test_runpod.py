@@ -82,6 +82,13 @@ def test_client_submits_polls_and_fetches(tmp_path, runpod_env, caplog):
         result = backend.fetch_artifacts(handle, tmp_path / "fetched")
 
     assert handle.job_id == "job-1" and handle.plan.provider == "runpod"
+    # the job carries the plan's price (the catalogue's), which its card uses
+    sent = fake.requests[0]["body"]["input"]["job"]
+    plan = handle.plan
+    assert plan.price_per_gpu_hour is not None
+    assert sent["price_per_hour_usd"] == pytest.approx(
+        plan.price_per_gpu_hour * plan.count
+    )
     assert states == ["queued", "running", "succeeded"]
     assert adapter_files(result.adapter_dir) == {
         "adapter_config.json", "adapter_model.safetensors", "card.json",
