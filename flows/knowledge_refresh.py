@@ -33,7 +33,7 @@ from ragtune.flows._wiring import record, rename_run, retrying, run_settings, st
 from ragtune.flows.embed_fanout import FanoutStats, fan_out_embeddings
 from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
-from ragtune.tasks.evaluation.beir import load_beir
+from ragtune.tasks.evaluation.beir import eval_set_digest, load_beir
 from ragtune.tasks.evaluation.retrieval import RetrievalMetrics
 from ragtune.tasks.freshness import FreshnessReport, classify_documents
 from ragtune.tasks.index.checks import standard_checks
@@ -211,17 +211,26 @@ def _refresh(
     )
     fanned = fan_out_embeddings(store, chunks, settings)  # Dask, if large enough
     stats = index_task(store, chunks, hashes, revision.data_hash, plan.scope)
-    checks, metrics, rows = evaluate_task(
-        store, embedder, settings, stats, report, plan.scope
-    )
-    retrieval = {  # none when no eval query judges this knowledge base
-        k: round(v, 4)
-        for k, v in metrics.summary().items()
-        if isinstance(v, float) and metrics.n_queries
-    }
+    eval_set = eval_set_digest(settings.path(settings.data.eval_path))
+    carried = _carried_forward(catalog.index, stats, eval_set)
+    if carried is not None:  # nothing to publish, the same questions: same figures
+        checks, retrieval = [], previous
+        rows = store.candidate().count_rows()
+        evaluation = f"not repeated: index and eval set unchanged since {carried}"
+    else:
+        checks, metrics, rows = evaluate_task(
+            store, embedder, settings, stats, report, plan.scope
+        )
+        retrieval = {  # none when no eval query judges this knowledge base
+            k: round(v, 4)
+            for k, v in metrics.summary().items()
+            if isinstance(v, float) and metrics.n_queries
+        }
+        evaluation = f"measured on {metrics.n_queries} queries"
     tag = None
     if stats.needs_publish:
-        tag = publish_task(store, checks, {"retrieval": retrieval}, revision.data_hash)
+        measured = {"retrieval": retrieval, "eval_set": eval_set}
+        tag = publish_task(store, checks, measured, revision.data_hash)
         published = {
             "tag": tag.tag, "version": tag.version, "data_hash": revision.data_hash
         }  # fmt: skip
@@ -242,11 +251,25 @@ def _refresh(
         chunks_total=rows,
         reports=reports,
         eval_set_problems=list(eval_report.problems),
+        evaluation=evaluation,
         warnings=base.warnings
         + [{"source_path": p, "reason": why} for p, why in validity.warnings],
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
+
+
+def _carried_forward(
+    index: IndexLocation, stats: RefreshStats, eval_set: str
+) -> str | None:
+    """The live tag whose figures still hold: none when this refresh made a new
+    candidate, or the eval set is not the one they were measured on."""
+    if stats.needs_publish or not eval_set:
+        return None
+    live = index.live_tag()
+    if live is None or live.metrics.get("eval_set") != eval_set:
+        return None
+    return live.tag
 
 
 def _record_unrecorded_publish(catalog: Catalog, audit: AuditLog) -> None:

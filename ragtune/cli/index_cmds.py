@@ -66,6 +66,8 @@ def print_refresh(summary: dict) -> None:
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["metrics"].items())
     unmeasured = "not evaluated (the eval set judges none of these documents)"
     console.print(f"retrieval: {metrics or unmeasured}")
+    if summary.get("evaluation", "").startswith("not repeated"):
+        console.print(f"[dim]evaluation {summary['evaluation']}[/]")
     if summary["stale"]:
         console.print(
             f"stale: {len(summary['stale'])} of {summary['documents']} documents; "

@@ -11,6 +11,7 @@ relevant) and, optionally, ``corpus.jsonl``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -105,6 +106,18 @@ def load_beir(path: Path, split: str = "test") -> EvalSet:
         len(qrels),
     )
     return EvalSet(path.name, split, queries, qrels, corpus)
+
+
+def eval_set_digest(path: Path, split: str = "test") -> str:
+    """sha256 of what a set's figures depend on (its queries and judgements), so
+    figures measured on it can be carried forward while neither it nor the index
+    changed; "" when the set is incomplete."""
+    digest = hashlib.sha256()
+    for file in (path / "queries.jsonl", path / "qrels" / f"{split}.tsv"):
+        if not file.is_file():
+            return ""
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def _require(file: Path) -> Path:

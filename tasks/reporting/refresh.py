@@ -38,6 +38,7 @@ class RefreshSummary:
     classes: dict[str, int] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
     eval_set_problems: list[str] = field(default_factory=list)
+    evaluation: str = ""  # measured now, or carried forward from the live tag
     warnings: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -103,6 +104,7 @@ def render_markdown(s: RefreshSummary) -> str:
         "",
         "## Retrieval on the eval set",
         *_metric_rows(s),
+        *(["", f"Evaluation: {s.evaluation}."] if s.evaluation else []),
     ]
     if s.quarantined:
         lines += ["", "## Quarantine", "| file | reasons |", "|---|---|"]

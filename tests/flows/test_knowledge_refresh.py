@@ -114,6 +114,10 @@ def test_rerun_without_change_embeds_nothing(
     assert again["chunks_embedded"] == 0 and again["published"] is False
     assert again["unchanged"] == 101 and again["added"] == again["changed"] == 0
     assert again["index_version"] == live_before
+    # the same index and questions give the same figures: not measured again
+    assert again["evaluation"].startswith("not repeated: index and eval set unchanged")
+    assert again["metrics"] == first_run["metrics"] and again["checks"] == []
+    assert first_run["evaluation"].startswith("measured on ")
 
 
 def test_edit_reembeds_only_that_document(
