@@ -138,10 +138,11 @@ def bounded(payload: dict[str, Any], audit_hash: str) -> dict[str, Any]:
 
 def config_digest(settings: Settings) -> str:
     """sha256 of the resolved configuration (every section, defaults included)."""
-    return _digest(settings.model_dump(mode="json"))
+    return digest_of(settings.model_dump(mode="json"))
 
 
-def _digest(resolved: dict[str, Any]) -> str:
+def digest_of(resolved: dict[str, Any]) -> str:
+    """sha256 of a JSON-able mapping, keys sorted: the same content, the same digest."""
     return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 
@@ -158,7 +159,7 @@ def run_settings(params_path: str | None) -> Settings:
 
     settings = load_settings(params_path)
     resolved = settings.model_dump(mode="json")
-    digest = _digest(resolved)
+    digest = digest_of(resolved)
     get_run_logger().info("configuration sha256 %s (%s)", digest[:16], settings.root)
     if FlowRunContext.get() is not None:
         text = yaml.safe_dump(resolved, sort_keys=False)

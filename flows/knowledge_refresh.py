@@ -29,7 +29,14 @@ from ragtune.app.catalog import Catalog, IndexLocation
 from ragtune.app.index import check_refresh_request, open_store, unrecorded_publish
 from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
-from ragtune.flows._wiring import record, rename_run, retrying, run_settings, step
+from ragtune.flows._wiring import (
+    digest_of,
+    record,
+    rename_run,
+    retrying,
+    run_settings,
+    step,
+)
 from ragtune.flows.embed_fanout import FanoutStats, fan_out_embeddings
 from ragtune.gates import GateResult
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
@@ -211,7 +218,7 @@ def _refresh(
     )
     fanned = fan_out_embeddings(store, chunks, settings)  # Dask, if large enough
     stats = index_task(store, chunks, hashes, revision.data_hash, plan.scope)
-    eval_set = eval_set_digest(settings.path(settings.data.eval_path))
+    eval_set = _measured_on(settings)
     carried = _carried_forward(catalog.index, stats, eval_set)
     if carried is not None:  # nothing to publish, the same questions: same figures
         checks, retrieval = [], previous
@@ -257,6 +264,18 @@ def _refresh(
     )
     _publish_artifacts(summary, freshness, settings)
     return summary.to_json()
+
+
+def _measured_on(settings: Settings) -> str:
+    """What the retrieval figures depend on besides the index version: the eval
+    set's questions and judgements, and the search and embedding settings (k,
+    fusion, candidates, floors); "" when the eval set is incomplete."""
+    questions = eval_set_digest(settings.path(settings.data.eval_path))
+    if not questions:
+        return ""
+    searched = {"index": settings.index.model_dump(mode="json"),
+                "embedding": settings.embedding.model_dump(mode="json")}  # fmt: skip
+    return f"{questions}:{digest_of(searched)[:16]}"
 
 
 def _carried_forward(
