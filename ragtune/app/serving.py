@@ -8,6 +8,7 @@ arguments so a caller (a test) can supply real alternatives.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,9 @@ def build_runtime(
     catalog = Catalog.from_settings(settings)
     state_dir = catalog.state_dir
     auth = Authenticator.from_env(
-        cfg.api_keys_env, os.environ if environ is None else environ
+        cfg.api_keys_env,
+        os.environ if environ is None else environ,
+        pseudonym_key(state_dir) if cfg.pseudonymise_users else None,
     )
     template = PromptTemplate.load(settings.path(settings.generation.prompt_template))
     embedder = embedder or build_embedder(settings.embedding)
@@ -132,3 +135,19 @@ def registry_callback(catalog: Catalog) -> RegistryCallback:
         return Champion(info.name, str(info.version), str(local))
 
     return champion
+
+
+def pseudonym_key(state_dir: Path) -> bytes:
+    """The project's key for caller pseudonyms, made (random, owner-only) on
+    first use. Kept out of params.yaml and the logs; back it up like a secret,
+    delete it to unlink every pseudonym the logs hold."""
+    path = state_dir / "secrets" / "user-pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server made it first: use theirs
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    return path.read_bytes()

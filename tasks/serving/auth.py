@@ -3,6 +3,13 @@
 Keys are compared by SHA-256 digest in constant time and identified in logs by
 a short digest prefix (``key-1a2b3c4d5e``), so the audit log can tell callers
 apart without holding anything that would let a reader replay a key.
+
+``X-User`` names people (often an e-mail address), and the audit log is
+append-only: what it holds cannot be erased. With a pseudonym key the logs hold
+``user-<HMAC-SHA256(key, name)[:12]>`` instead: one person keeps one pseudonym,
+whoever holds the key can tell whether a given name made a request (a subject
+access request), and deleting the key makes every pseudonym in the logs
+unlinkable (erasure for all at once).
 """
 
 from __future__ import annotations
@@ -32,11 +39,18 @@ def key_id(key: str) -> str:
     return "key-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
-class Authenticator:
-    """Checks ``Authorization: Bearer <key>`` when keys are configured."""
+def pseudonym(name: str, key: bytes) -> str:
+    """The name the logs record for ``name`` under ``key``."""
+    return "user-" + hmac.new(key, name.encode(), hashlib.sha256).hexdigest()[:12]
 
-    def __init__(self, keys: list[str]) -> None:
+
+class Authenticator:
+    """Checks ``Authorization: Bearer <key>`` when keys are configured, and
+    pseudonymises ``X-User`` when given a pseudonym key."""
+
+    def __init__(self, keys: list[str], pseudonym_key: bytes | None = None) -> None:
         self._digests = {hashlib.sha256(k.encode()).digest(): key_id(k) for k in keys}
+        self._pseudonym_key = pseudonym_key
 
     @property
     def enabled(self) -> bool:
@@ -44,12 +58,15 @@ class Authenticator:
 
     @classmethod
     def from_env(
-        cls, env_name: str | None, environ: Mapping[str, str]
+        cls,
+        env_name: str | None,
+        environ: Mapping[str, str],
+        pseudonym_key: bytes | None = None,
     ) -> Authenticator:
         """No variable named: open (loopback use). Named but unset or empty: an
         error, so a deployment that meant to require keys never starts open."""
         if env_name is None:
-            return cls([])
+            return cls([], pseudonym_key)
         keys = [k.strip() for k in environ.get(env_name, "").split(",") if k.strip()]
         if not keys:
             raise ConfigError(
@@ -57,7 +74,7 @@ class Authenticator:
                 "variable is unset or empty: set it to comma-separated keys, or set "
                 "serving.api_keys_env to null to serve without authentication"
             )
-        return cls(keys)
+        return cls(keys, pseudonym_key)
 
     def identify(self, headers: Mapping[str, str]) -> Caller:
         """The caller of a request.
@@ -72,6 +89,8 @@ class Authenticator:
         found = None
         if self.enabled:
             found = self._check_key(headers.get("authorization", ""))
+        if user and self._pseudonym_key is not None:
+            user = pseudonym(user, self._pseudonym_key)
         return Caller(name=user or found or "anonymous", api_key_id=found)
 
     def _check_key(self, header: str) -> str:

@@ -56,6 +56,13 @@ class ServingConfig(StrictModel):
         description="An answer whose sources took effect, or were amended, within "
         "this many days says so (``validity.recent_changes`` in the response).",
     )
+    pseudonymise_users: bool = Field(
+        True,
+        description="Record X-User callers in the audit and query logs as "
+        "user-<HMAC> with a per-project key (<state_dir>/secrets/user-pseudonym.key, "
+        "made on first use); deleting the key unlinks every pseudonym. False: the "
+        "name as sent.",
+    )
     api_keys_env: str | None = Field(
         None,
         description="Environment variable with comma-separated bearer keys; None: "

@@ -132,6 +132,14 @@ class Server:
     def settings(self):  # noqa: ANN201 - Settings
         return load_settings(self.params)
 
+    def pseudonym(self, name: str) -> str:
+        """What this server's logs record for an ``X-User`` of ``name``."""
+        from ragtune.tasks.serving.auth import pseudonym
+
+        state = self.settings.path(self.settings.project.state_dir)
+        key = (state / "secrets" / "user-pseudonym.key").read_bytes()
+        return pseudonym(name, key)
+
     def start(self) -> Server:
         exe = Path(sys.executable).with_name("ragtune")
         args = [str(exe), "serve", "--params", str(self.params)]

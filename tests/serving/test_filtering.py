@@ -43,7 +43,7 @@ def test_pii_and_deny_terms_are_removed_from_the_answer(echo, serving_kit) -> No
     (record,) = [
         r for r in echo.audit() if r["details"].get("request_id") == body["id"]
     ]
-    assert record["actor"] == "agent-3"
+    assert record["actor"] == echo.pseudonym("agent-3") != "agent-3"
     assert record["details"]["filtered"] == {"card": 1, "email": 1, "deny_term": 1}
     assert record["details"]["model"] == "openai:echo"
     # Neither the audit log nor the query log keeps the raw personal data.

@@ -123,6 +123,28 @@ def test_keys_are_checked_and_logged_by_id_only() -> None:
         assert info.value.status == 401
 
 
+def test_x_user_is_recorded_as_a_keyed_pseudonym() -> None:
+    from ragtune.tasks.serving.auth import pseudonym
+
+    key, other = b"k" * 32, b"o" * 32
+    auth = Authenticator.from_env(None, {}, pseudonym_key=key)
+    ana = auth.identify({"x-user": "ana@example.com"}).name
+    assert ana == pseudonym("ana@example.com", key) and ana.startswith("user-")
+    assert auth.identify({"x-user": "ana@example.com"}).name == ana  # stable
+    assert auth.identify({"x-user": "bo@example.com"}).name != ana
+    assert pseudonym("ana@example.com", other) != ana  # a new key unlinks them
+    assert auth.identify({}).name == "anonymous"
+
+
+def test_the_pseudonym_key_is_made_once_owner_only(tmp_path) -> None:  # noqa: ANN001
+    from ragtune.app.serving import pseudonym_key
+
+    key = pseudonym_key(tmp_path)
+    path = tmp_path / "secrets" / "user-pseudonym.key"
+    assert len(key) == 32 and path.stat().st_mode & 0o777 == 0o600
+    assert pseudonym_key(tmp_path) == key
+
+
 def test_open_server_and_missing_key_variable() -> None:
     assert Authenticator.from_env(None, {}).identify({}).name == "anonymous"
     with pytest.raises(ConfigError, match="RAGTUNE_KEYS"):

@@ -84,7 +84,10 @@ def test_answer_carries_sources_and_is_audited_and_logged(tiny, serving_kit) -> 
 
     (record,) = _served(server.audit(), rid)
     details = record["details"]
-    assert record["action"] == "answer.served" and record["actor"] == "agent-7"
+    assert record["action"] == "answer.served"
+    # a person's name never reaches the append-only log: its keyed pseudonym does
+    assert record["actor"] == server.pseudonym("agent-7") != "agent-7"
+    assert "agent-7" not in json.dumps(server.audit())
     assert details["sources"] == [s["doc_id"] for s in sources]
     assert details["model"] == body["model"] and details["adapter_version"] is None
     assert details["index_tag"] == tiny.tag and details["index_version"] >= 1
@@ -187,7 +190,8 @@ def test_feedback_is_validated_and_stored(tiny, serving_kit) -> None:  # noqa: A
         (4, None, 0.75),
         (None, "down", 0.0),
     ]
-    assert stored[0]["caller"] == "agent-7" and stored[0]["comment"] == "useful"
+    assert stored[0]["caller"] == server.pseudonym("agent-7")
+    assert stored[0]["comment"] == "useful"
 
     bad = [
         ({"request_id": rid, "score": 9}, 400, "score"),
