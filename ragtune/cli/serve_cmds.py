@@ -10,6 +10,8 @@ import typer
 
 from ragtune.app.catalog import Catalog
 from ragtune.cli.app import PARAMS_OPTION, app, err_console, load
+from ragtune.errors import ConfigError
+from ragtune.tasks.serving.config import ServingConfig
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -35,6 +37,7 @@ def serve(
     from ragtune.flows._wiring import prefect_secret
 
     settings = load(params)
+    check_exposure(host or settings.serving.host, settings.serving)  # before loading
     _configure_logging(log_level)
     resolver = prefect_secret if settings.generation.secret_block else None
     server_app = create_app(settings, secret_resolver=resolver)
@@ -47,6 +50,24 @@ def serve(
         highlight=False,
     )
     uvicorn.run(server_app, host=bind_host, port=bind_port, log_level=log_level)
+
+
+def check_exposure(host: str, cfg: ServingConfig) -> None:
+    """Refuse to serve beyond loopback without keys unless told to.
+
+    Raises:
+        ConfigError: ``host`` is not a loopback address, no API keys are
+            configured and ``serving.allow_open_network`` is off.
+    """
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if loopback or cfg.api_keys_env or cfg.allow_open_network:
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without API keys: anyone who can reach it "
+        "could query the knowledge base and reload the model. Set "
+        "serving.api_keys_env to a variable holding keys, bind 127.0.0.1, or set "
+        "serving.allow_open_network: true"
+    )
 
 
 def _configure_logging(level: str) -> None:

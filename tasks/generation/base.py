@@ -65,5 +65,10 @@ class Generator(Protocol):
     def stream(
         self, messages: list[Message], params: GenerationParams
     ) -> Iterator[str]:
-        """Text pieces as they are produced; joined they equal ``generate``'s text."""
+        """Text pieces as they are produced; joined they equal ``generate``'s text.
+
+        A generator: its return value (``StopIteration.value``) is the finish
+        reason, "stop" or "length", as ``generate`` would report it (None when
+        the backend cannot tell).
+        """
         ...

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import torch
 from peft import PeftModel
@@ -61,10 +61,12 @@ class _StopCriteria(StoppingCriteria):
         # here only costs tokens: the text is cut at it afterwards anyway.
         self.tail = 4 * max((len(s) for s in self.stops), default=0) + 4
         self.cancel = cancel
+        self.generated: torch.Tensor | None = None  # the new tokens so far
 
     def __call__(
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
     ) -> torch.BoolTensor:
+        self.generated = input_ids[0, self.prompt_len :]
         done = bool(self.cancel is not None and self.cancel.is_set())
         if self.stops and not done:
             new = input_ids[0, self.prompt_len :][-self.tail :]
@@ -148,12 +150,7 @@ class HFGenerator:
         latency = time.perf_counter() - start
         raw = self.tokenizer.decode(new, skip_special_tokens=True)
         text, stopped = cut_at_stop(raw, params.stop)
-        ended = self.tokenizer.eos_token_id in new.tolist()
-        finish = (
-            "length"
-            if len(new) >= params.max_new_tokens and not (stopped or ended)
-            else "stop"
-        )
+        finish = self._finish(new, params, stopped)
         return Generation(
             text=text,
             model=self.name,
@@ -183,6 +180,7 @@ class HFGenerator:
             **self._decoding(params, prompt_len, cancel),
             "streamer": streamer,
         }
+        (criteria,) = kwargs["stopping_criteria"]
         failures: list[BaseException] = []
 
         def work() -> None:
@@ -198,7 +196,7 @@ class HFGenerator:
         )
         worker.start()
         try:
-            yield from stream_until_stop(streamer, params.stop)
+            stopped = yield from stream_until_stop(streamer, params.stop)
         finally:
             cancel.set()
             worker.join()
@@ -206,8 +204,18 @@ class HFGenerator:
             raise GenerationError(
                 f"{self.name}: generation failed: {failures[0]}"
             ) from failures[0]
+        new = criteria.generated
+        return self._finish(new, params, stopped) if new is not None else "stop"
 
     # -- helpers ---------------------------------------------------------------
+
+    def _finish(
+        self, new: torch.Tensor, params: GenerationParams, stopped: bool
+    ) -> Literal["stop", "length"]:
+        """ "length" when the token budget ended the answer, not EOS or a stop."""
+        ended = self.tokenizer.eos_token_id in new.tolist()
+        cut = len(new) >= params.max_new_tokens and not (stopped or ended)
+        return "length" if cut else "stop"
 
     def _encode(self, messages: list[Message]) -> dict[str, torch.Tensor]:
         if not messages:

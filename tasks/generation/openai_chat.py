@@ -98,9 +98,12 @@ class OpenAIChatGenerator:
         try:
             with self._client.stream("POST", "/chat/completions", json=body) as resp:
                 _check_status(resp, self.name, streamed=True)
-                yield from stream_until_stop(_deltas(resp, self.name), params.stop)
+                end: dict[str, str] = {}
+                pieces = _deltas(resp, self.name, end)
+                stopped = yield from stream_until_stop(pieces, params.stop)
         except httpx.HTTPError as exc:
             raise GenerationError(f"{self.name}: {self.endpoint}: {exc}") from None
+        return "stop" if stopped or end.get("finish_reason") != "length" else "length"
 
     def _body(
         self, messages: list[Message], params: GenerationParams, stream: bool
@@ -137,8 +140,9 @@ def _check_status(response: httpx.Response, name: str, streamed: bool) -> None:
     )
 
 
-def _deltas(response: httpx.Response, name: str) -> Iterator[str]:
-    """The ``choices[0].delta.content`` of each SSE ``data:`` event until [DONE]."""
+def _deltas(response: httpx.Response, name: str, end: dict[str, str]) -> Iterator[str]:
+    """The ``choices[0].delta.content`` of each SSE ``data:`` event until [DONE];
+    the upstream's ``finish_reason``, when it sends one, lands in ``end``."""
     for line in response.iter_lines():
         if not line.startswith(_SSE_DATA):
             continue  # blank separators, comments (": ping"), event names
@@ -155,6 +159,8 @@ def _deltas(response: httpx.Response, name: str) -> Iterator[str]:
             raise GenerationError(f"{name}: stream error: {event['error']}")
         for choice in event.get("choices") or []:
             if choice.get("index", 0) == 0:
+                if choice.get("finish_reason"):
+                    end["finish_reason"] = choice["finish_reason"]
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
                     yield piece

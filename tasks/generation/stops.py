@@ -7,7 +7,7 @@ cuts its own output here: the streamed pieces then always join to exactly the te
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -17,8 +17,11 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(found)], True) if found else (text, False)
 
 
-def stream_until_stop(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[str]:
-    """Re-chunk ``pieces`` so that no stop string (nor anything after it) leaks.
+def stream_until_stop(
+    pieces: Iterable[str], stops: Sequence[str]
+) -> Generator[str, None, bool]:
+    """Re-chunk ``pieces`` so that no stop string (nor anything after it) leaks;
+    returns (as the generator's value) whether a stop string ended it.
 
     A stop string can arrive split over two pieces, so the tail that could still
     be the start of one (``longest stop - 1`` characters) is held back until the
@@ -27,7 +30,7 @@ def stream_until_stop(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[s
     stops = [s for s in stops if s]
     if not stops:
         yield from (p for p in pieces if p)
-        return
+        return False
     hold = max(len(s) for s in stops) - 1
     pending = ""
     for piece in pieces:
@@ -36,10 +39,11 @@ def stream_until_stop(pieces: Iterable[str], stops: Sequence[str]) -> Iterator[s
         if stopped:
             if text:
                 yield text
-            return
+            return True
         safe = len(pending) - hold
         if safe > 0:
             yield pending[:safe]
             pending = pending[safe:]
     if pending:
         yield pending
+    return False

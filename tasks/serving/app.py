@@ -62,13 +62,30 @@ async def _api_error(_: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
-async def _parse(request: Request, model: type[M]) -> M:
-    """Validate the JSON body; ApiError 400 naming every bad field."""
+async def _parse(request: Request, model: type[M], limit: int) -> M:
+    """Validate the JSON body; ApiError 413 past ``limit`` bytes, 400 naming
+    every bad field."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    raw = await request.body()
+    if len(raw) > limit:
+        raise _too_large(len(raw), limit)
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         message, param = describe_errors(exc)
         raise ApiError(400, message, param=param) from None
+
+
+def _limit(rt: Runtime) -> int:
+    return rt.chat.cfg.max_request_bytes
+
+
+def _too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413, f"request body is {size} bytes, over serving.max_request_bytes ({limit})"
+    )
 
 
 def _health_routes(app: FastAPI, rt: Runtime) -> None:
@@ -122,7 +139,9 @@ def _chat_routes(app: FastAPI, rt: Runtime) -> None:
         question = None
         try:
             ctx = RequestContext.new(rt.auth.identify(request.headers))
-            body = await _parse(request, ChatCompletionRequest)
+            body = await _parse(
+                request, ChatCompletionRequest, rt.chat.cfg.max_request_bytes
+            )
             question = body.question()
             prepared = await run_in_threadpool(rt.chat.prepare, ctx, body)
         except ApiError as exc:
@@ -174,7 +193,7 @@ def _side_routes(app: FastAPI, rt: Runtime) -> None:
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> dict[str, Any]:
         rt.auth.identify(request.headers)
-        body = await _parse(request, EmbeddingRequest)
+        body = await _parse(request, EmbeddingRequest, _limit(rt))
         texts = body.texts()
         vectors = await run_in_threadpool(rt.embedder.embed, texts)
         words = sum(len(t.split()) for t in texts)  # no tokenizer count: words
@@ -183,7 +202,7 @@ def _side_routes(app: FastAPI, rt: Runtime) -> None:
     @app.post("/v1/feedback", status_code=201)
     async def feedback(request: Request) -> dict[str, Any]:
         caller = rt.auth.identify(request.headers)
-        body = await _parse(request, FeedbackRequest)
+        body = await _parse(request, FeedbackRequest, _limit(rt))
         known = await run_in_threadpool(_was_served, rt, body.request_id)
         if not known:
             raise ApiError(

@@ -174,14 +174,20 @@ class ChatService:
                     system_fingerprint=p.fingerprint,
                 )
             )
-            for piece in p.model.generator.stream(p.messages, p.params):
+            pieces = p.model.generator.stream(p.messages, p.params)
+            while True:
+                try:
+                    piece = next(pieces)
+                except StopIteration as end:  # its value: why the answer ended
+                    finish = end.value or "stop"
+                    break
                 text = rolling.feed(piece)
                 if text:
                     yield fmt.sse(fmt.chunk(rid, created, name, {"content": text}))
             tail = rolling.finish()
             if tail:
                 yield fmt.sse(fmt.chunk(rid, created, name, {"content": tail}))
-            yield fmt.sse(fmt.chunk(rid, created, name, {}, "stop"))
+            yield fmt.sse(fmt.chunk(rid, created, name, {}, finish))
             completed = True
         except Exception as exc:  # noqa: BLE001 - reported to the client in-band
             failed = True

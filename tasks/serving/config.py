@@ -63,6 +63,18 @@ class ServingConfig(StrictModel):
         "made on first use); deleting the key unlinks every pseudonym. False: the "
         "name as sent.",
     )
+    max_request_bytes: int = Field(
+        262_144,
+        ge=1024,
+        description="Largest request body accepted (413 beyond): one oversized "
+        "prompt must not occupy the model while health checks starve.",
+    )
+    allow_open_network: bool = Field(
+        False,
+        description="Serve on an address other than loopback without API keys. "
+        "Off: such a start is refused, so a server reachable from the network "
+        "always asks for a key.",
+    )
     api_keys_env: str | None = Field(
         None,
         description="Environment variable with comma-separated bearer keys; None: "

@@ -46,10 +46,22 @@ def test_greedy_generation_is_deterministic_and_counts_tokens(tiny_generator):
     assert first.model == "tiny-llama-h64-l2-s13" and first.latency_s > 0
 
 
+def _streamed(generator, params):  # noqa: ANN001, ANN202
+    """The pieces and the finish reason a stream returns when it ends."""
+    stream, pieces = generator.stream(MESSAGES, params), []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as end:
+            return pieces, end.value
+
+
 def test_stream_pieces_join_to_the_generated_text(tiny_generator):
     for params in (GREEDY, GenerationParams(max_new_tokens=24, temperature=1.0)):
-        pieces = list(tiny_generator.stream(MESSAGES, params))
-        assert "".join(pieces) == tiny_generator.generate(MESSAGES, params).text
+        pieces, finish = _streamed(tiny_generator, params)
+        whole = tiny_generator.generate(MESSAGES, params)
+        assert "".join(pieces) == whole.text
+        assert finish == whole.finish_reason  # a cut answer says so when streamed
 
 
 def test_sampling_is_reproducible_from_the_seed(tiny_generator):
@@ -76,7 +88,8 @@ def test_stop_string_cuts_generate_and_stream_alike(tiny_generator):
 
     assert cut.text == full[: full.index(stop)]
     assert cut.finish_reason == "stop" and cut.tokens_out < GREEDY.max_new_tokens
-    assert "".join(tiny_generator.stream(MESSAGES, params)) == cut.text
+    pieces, finish = _streamed(tiny_generator, params)
+    assert "".join(pieces) == cut.text and finish == "stop"
 
 
 def test_adapter_folder_loads_and_changes_the_answer(

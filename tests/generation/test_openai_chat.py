@@ -80,6 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
         events += [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in PIECES]
+        events += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}]
         self.wfile.write(b": keep-alive\n\n")
         for event in events:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
@@ -137,9 +138,16 @@ def test_generate_sends_the_request_and_reads_usage(server, monkeypatch):
 def test_stream_reads_server_sent_events(server):
     gen = OpenAIChatGenerator(_endpoint(server), "served-7b", api_key=KEY)
 
-    pieces = list(gen.stream(MESSAGES, GenerationParams()))
+    stream, pieces = gen.stream(MESSAGES, GenerationParams()), []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as end:
+            finish = end.value
+            break
 
     assert pieces == PIECES and server.requests[-1]["body"]["stream"] is True
+    assert finish == "length"  # the upstream's reason, as generate reports it
 
 
 def test_stop_strings_cut_generate_and_stream_alike(server):

@@ -34,7 +34,7 @@ def test_chat_completion_and_stream_through_the_openai_client(
     chunks = list(stream)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert streamed == text
-    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices[0].finish_reason == completion.choices[0].finish_reason
 
 
 def test_embeddings_and_errors_through_the_openai_client(tiny, embedder) -> None:  # noqa: ANN001

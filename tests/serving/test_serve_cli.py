@@ -35,6 +35,14 @@ def test_required_keys_missing_from_the_environment(tmp_path: Path) -> None:
     assert "unset or empty" in result.stderr
 
 
+def test_no_open_network_server_without_keys(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("{}\n")
+    result = _serve(tmp_path, "--host", "0.0.0.0")
+    assert result.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr
+    assert "serving.allow_open_network" in result.stderr
+
+
 def test_bad_serving_values_and_flags(tmp_path: Path) -> None:
     params = {"serving": {"port": "eighty", "deny_terms": ["ok", " "]}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

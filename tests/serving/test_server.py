@@ -116,7 +116,10 @@ def test_stream_joins_to_the_non_streaming_answer(tiny, serving_kit) -> None:  #
     assert [s["doc_id"] for s in chunks[0]["sources"]] == [
         s["doc_id"] for s in whole["sources"]
     ]
-    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    # the same reason as the whole answer ("length" for the tiny model that never
+    # stops by itself), not a constant "stop"
+    finish = whole["choices"][0]["finish_reason"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == finish
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text == whole["choices"][0]["message"]["content"]
     assert len({c["id"] for c in chunks}) == 1
@@ -166,6 +169,20 @@ def test_malformed_request_is_400_and_audited_as_rejected(
     assert [r["action"] for r in records] == ["answer.rejected"]
     assert records[0]["details"]["status"] == 400
     assert rid not in {q["request_id"] for q in server.jsonl("query_log.jsonl")}
+
+
+def test_an_oversized_request_is_413_and_health_still_answers(tiny) -> None:  # noqa: ANN001
+    server = tiny.server
+    prompt = "x" * 300_000  # over the shipped serving.max_request_bytes (256 KiB)
+    body = {"model": "ragtune", "messages": [{"role": "user", "content": prompt}]}
+    response = httpx.post(server.url + CHAT, json=body, timeout=30)
+    assert response.status_code == 413
+    assert (
+        "over serving.max_request_bytes (262144)" in response.json()["error"]["message"]
+    )
+    rid = response.headers["x-request-id"]
+    assert [r["details"]["status"] for r in _served(server.audit(), rid)] == [413]
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
 
 
 def test_feedback_is_validated_and_stored(tiny, serving_kit) -> None:  # noqa: ANN001
