@@ -14,6 +14,7 @@ from ragtune.errors import ConfigError
 from ragtune.tasks.serving.config import ServingConfig
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+GRACEFUL_STOP_S = 10
 
 
 @app.command()
@@ -49,7 +50,15 @@ def serve(
         f"audit {settings.path(settings.project.audit_log)})",
         highlight=False,
     )
-    uvicorn.run(server_app, host=bind_host, port=bind_port, log_level=log_level)
+    # SIGTERM (a deploy, a container stop) waits this long for answers being
+    # generated, then closes their connections: a stop never hangs on a long one
+    uvicorn.run(
+        server_app,
+        host=bind_host,
+        port=bind_port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
+    )
 
 
 def check_exposure(host: str, cfg: ServingConfig) -> None:
