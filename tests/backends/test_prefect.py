@@ -103,7 +103,14 @@ def test_submit_creates_a_scheduled_run_of_the_job(deployment, tmp_path):
     run = _flow_run(handle.job_id)
 
     assert backend.status(handle).state == "queued"  # no worker polls the pool
-    assert run.parameters == run_parameters(job)
+    plan = handle.plan  # the job goes out priced at the plan it was accepted under
+    price = (
+        None
+        if plan.price_per_gpu_hour is None
+        else plan.price_per_gpu_hour * plan.count
+    )
+    priced = job.model_copy(update={"price_per_hour_usd": price})
+    assert run.parameters == run_parameters(priced)
     assert run.parameters["job"]["train_path"] == str(job.train_path)
     assert run.work_pool_name == POOL and run.name == "pf-queued"
     assert {"ragtune", "training"} <= set(run.tags)
