@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ragtune.tasks.serving import openai_format as fmt
 from ragtune.tasks.serving.api_errors import NOT_FOUND, ApiError
 from ragtune.tasks.serving.auth import Caller
-from ragtune.tasks.serving.chat import RequestContext
+from ragtune.tasks.serving.chat import SERVED_ALIAS, RequestContext
 from ragtune.tasks.serving.records import now_iso
 from ragtune.tasks.serving.runtime import Poller, Runtime
 from ragtune.tasks.serving.schemas import (
@@ -166,7 +166,7 @@ def _chat_routes(app: FastAPI, rt: Runtime) -> None:
     def models(request: Request) -> dict[str, Any]:
         rt.auth.identify(request.headers)
         model = rt.resolver.current
-        names = [] if model is None else [model.generator.name]
+        names = [] if model is None else [SERVED_ALIAS, model.generator.name]
         return {
             "object": "list",
             "data": [

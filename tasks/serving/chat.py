@@ -26,7 +26,7 @@ from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
 from ragtune.tasks.index.retrieval import RetrievedChunk
 from ragtune.tasks.serving import openai_format as fmt
-from ragtune.tasks.serving.api_errors import SERVER, UNAVAILABLE, ApiError
+from ragtune.tasks.serving.api_errors import NOT_FOUND, SERVER, UNAVAILABLE, ApiError
 from ragtune.tasks.serving.auth import Caller
 from ragtune.tasks.serving.config import ServingConfig
 from ragtune.tasks.serving.output_filter import OutputFilter
@@ -36,6 +36,8 @@ from ragtune.tasks.serving.retrieval import LiveIndex, LiveState, recent_changes
 from ragtune.tasks.serving.schemas import ChatCompletionRequest
 
 log = logging.getLogger(__name__)
+# The name every client may ask for: whatever champion is being served now.
+SERVED_ALIAS = "ragtune"
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,16 @@ class ChatService:
                 503,
                 "not ready: no published index (run `ragtune refresh`)",
                 UNAVAILABLE,
+            )
+        served = (SERVED_ALIAS, model.generator.name)
+        if request.model not in served:
+            raise ApiError(
+                404,
+                f"model {request.model!r} is not served here; ask for "
+                f"{served[0]!r} or {served[1]!r} (GET /v1/models)",
+                NOT_FOUND,
+                param="model",
+                code="model_not_found",
             )
         question = request.question()
         try:

@@ -185,6 +185,22 @@ def test_an_oversized_request_is_413_and_health_still_answers(tiny) -> None:  # 
     assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
 
 
+def test_only_the_served_model_is_answered(tiny, serving_kit) -> None:  # noqa: ANN001
+    server = tiny.server
+    listed = httpx.get(server.url + "/v1/models", timeout=10).json()["data"]
+    names = [m["id"] for m in listed]
+    assert names[0] == "ragtune" and len(names) == 2  # the alias and the model
+    for model in ("../../etc/passwd", "gpt-4o"):
+        body = serving_kit.chat_body() | {"model": model}
+        refused = httpx.post(server.url + CHAT, json=body, timeout=30)
+        assert refused.status_code == 404
+        error = refused.json()["error"]
+        assert error["code"] == "model_not_found" and error["param"] == "model"
+        assert f"model {model!r} is not served here" in error["message"]
+    body = serving_kit.chat_body() | {"model": names[1]}
+    assert httpx.post(server.url + CHAT, json=body, timeout=120).status_code == 200
+
+
 def test_feedback_is_validated_and_stored(tiny, serving_kit) -> None:  # noqa: ANN001
     server = tiny.server
     answer = httpx.post(server.url + CHAT, json=serving_kit.chat_body(), timeout=120)
