@@ -157,11 +157,12 @@ def validity_note(hit, day: date | None) -> str:  # noqa: ANN001 - SearchHit
     if hit.valid_until is not None and (day is None or hit.valid_until < day):
         replaced = f", replaced by {hit.superseded_by}" if hit.superseded_by else ""
         notes.append(f"no longer applies after {hit.valid_until.isoformat()}{replaced}")
-    for mark in hit.amended_by:
-        by, _, rest = mark.partition("@")
-        when, _, clause = rest.partition("#")
-        what = f"clause {clause} " if clause else ""
-        notes.append(f"{what}amended by {by}" + (f" from {when}" if when else ""))
+    from ragtune.tasks.index.validity import Amendment
+
+    for amendment in map(Amendment.parse, hit.amended_by):
+        what = f"clause {amendment.clause} " if amendment.clause else ""
+        when = f" from {amendment.effective}" if amendment.effective else ""
+        notes.append(f"{what}amended by {amendment.by}{when}")
     return f" [yellow][{'; '.join(notes)}][/]" if notes else ""
 
 

@@ -24,6 +24,7 @@ from ragtune.errors import ConfigError, InputError
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.search_indexes import DISTANCE, TEXT_COLUMN, VECTOR_COLUMN
+from ragtune.tasks.index.validity import Amendment
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +330,8 @@ def amendments_on(marks: str, day: date | None) -> tuple[str, ...]:
     amended yet."""
     found = []
     for mark in filter(None, marks.split(",")):
-        when = mark.split("@", 1)[1].split("#", 1)[0] if "@" in mark else ""
-        if day is None or not when or date.fromisoformat(when) <= day:
+        when = Amendment.parse(mark).effective
+        if day is None or when is None or when <= day:
             found.append(mark)
     return tuple(found)
 

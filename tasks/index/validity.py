@@ -23,7 +23,7 @@ document's rows (restamped, never re-embedded).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -51,6 +51,13 @@ class Amendment:
         """``doc@YYYY-MM-DD`` (``doc@`` without a date), as the index stores it."""
         day = self.effective.isoformat() if self.effective else ""
         return f"{self.by}@{day}" + (f"#{self.clause}" if self.clause else "")
+
+    @classmethod
+    def parse(cls, mark: str) -> Amendment:
+        """The amendment a stored ``label()`` names."""
+        by, _, rest = mark.partition("@")
+        day, _, clause = rest.partition("#")
+        return cls(by, date.fromisoformat(day) if day else None, clause)
 
 
 @dataclass(frozen=True)
@@ -196,20 +203,18 @@ def _close(closures: dict[str, Closure], key: str, doc: Document) -> None:
         closures[key] = closure
 
 
-def _has_parent(clause: str, found: set[str]) -> bool:
+def _enclosing(clause: str) -> Iterator[str]:
+    """The clauses ``clause`` lies inside, nearest first (``3.1(b)``: 3.1, 3)."""
     parent = parent_clause(clause)
     while parent is not None:
-        if parent in found:
-            return True
+        yield parent
         parent = parent_clause(parent)
-    return False
+
+
+def _has_parent(clause: str, found: set[str]) -> bool:
+    return any(parent in found for parent in _enclosing(clause))
 
 
 def _within(named: str, chunk_clause: str) -> bool:
     """True when the clause an amendment names lies inside ``chunk_clause``."""
-    parent = parent_clause(named)
-    while parent is not None:
-        if parent == chunk_clause:
-            return True
-        parent = parent_clause(parent)
-    return False
+    return chunk_clause in _enclosing(named)

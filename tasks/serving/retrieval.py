@@ -23,6 +23,7 @@ from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
 from ragtune.tasks.index.publish import list_tags, open_live
 from ragtune.tasks.index.retrieval import RetrievedChunk, retrieve
+from ragtune.tasks.index.validity import Amendment
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,12 @@ def recent_changes(
                  "in_force_from": started.isoformat()},
             )  # fmt: skip
         for mark in source.amended_by:
-            by, _, rest = mark.partition("@")
-            when = rest.partition("#")[0]
-            if when and 0 <= (day - date.fromisoformat(when)).days <= within_days:
+            amendment = Amendment.parse(mark)
+            when = amendment.effective
+            if when and 0 <= (day - when).days <= within_days:
                 changes.setdefault(
-                    by, {"doc_id": by, "amends": source.doc_id, "in_force_from": when}
-                )
+                    amendment.by,
+                    {"doc_id": amendment.by, "amends": source.doc_id,
+                     "in_force_from": when.isoformat()},
+                )  # fmt: skip
     return list(changes.values())

@@ -205,14 +205,25 @@ def complaints_kb(tmp_path_factory, repo_root: Path) -> Path:  # noqa: ANN001
 
 
 def _refresh(store: IndexStore, documents: list[Document]):  # noqa: ANN202
+    """Refresh ``store`` to exactly ``documents`` (the whole knowledge base), the
+    way the flow does: validity derived from all of them, only changed ones chunked."""
     labels = {d.doc_id: "regulatory" for d in documents}
     validity = derive_validity(documents)
     plan = plan_refresh(documents, labels, store.live_documents(), None, validity)
     chunks, hashes = chunk_corpus(
         plan.documents, labels, ChunkingConfig(), "kb", validity
     )
-    stats = store.refresh(chunks, {**store.live_documents(), **hashes})
+    live = {d: h for d, h in store.live_documents().items() if d in labels}
+    stats = store.refresh(chunks, {**live, **hashes})
     return plan, stats
+
+
+def _indexed(kb: Path, tmp_path: Path, embedder):  # noqa: ANN001, ANN202
+    """The knowledge base's documents and a store refreshed from all of them."""
+    documents = list(load_knowledge_base(kb, DataConfig()).documents)
+    store = IndexStore(str(tmp_path / "index"), "chunks", embedder, cache=False)
+    _refresh(store, documents)
+    return documents, store
 
 
 def test_search_answers_with_the_rule_in_force_on_each_day(
@@ -220,9 +231,7 @@ def test_search_answers_with_the_rule_in_force_on_each_day(
     tmp_path: Path,
     embedder,  # noqa: ANN001
 ) -> None:
-    documents = list(load_knowledge_base(complaints_kb, DataConfig()).documents)
-    store = IndexStore(str(tmp_path / "index"), "chunks", embedder, cache=False)
-    _refresh(store, documents)
+    _, store = _indexed(complaints_kb, tmp_path, embedder)
     table = store.candidate()
 
     def ranked(day: date | None, **kw: object) -> list:
@@ -254,11 +263,9 @@ def test_withdrawing_the_amendment_reopens_the_clause_without_re_embedding(
     tmp_path: Path,
     embedder,  # noqa: ANN001
 ) -> None:
-    documents = list(load_knowledge_base(complaints_kb, DataConfig()).documents)
-    store = IndexStore(str(tmp_path / "index"), "chunks", embedder, cache=False)
-    _refresh(store, documents)
+    documents, store = _indexed(complaints_kb, tmp_path, embedder)
     procedure = [d for d in documents if d.doc_id == PROCEDURE]
-    plan, stats = _refresh_without_amendment(store, procedure)
+    plan, stats = _refresh(store, procedure)  # the amendment withdrawn
     assert [d.doc_id for d in plan.documents] == [PROCEDURE]  # its validity moved
     assert stats.removed == [AMENDMENT]
     assert stats.chunks_embedded == 0 and stats.chunks_upserted >= 1  # restamped
@@ -267,18 +274,6 @@ def test_withdrawing_the_amendment_reopens_the_clause_without_re_embedding(
     )
     assert hits[0].doc_id == PROCEDURE and "**8 weeks**" in hits[0].text
     assert hits[0].valid_until is None and hits[0].superseded_by is None
-
-
-def _refresh_without_amendment(store: IndexStore, documents: list[Document]):  # noqa: ANN202
-    labels = {d.doc_id: "regulatory" for d in documents}
-    validity = derive_validity(documents)
-    plan = plan_refresh(documents, labels, store.live_documents(), None, validity)
-    chunks, hashes = chunk_corpus(
-        plan.documents, labels, ChunkingConfig(), "kb", validity
-    )
-    live = {d: h for d, h in store.live_documents().items() if d in labels}
-    stats = store.refresh(chunks, {**live, **hashes})
-    return plan, stats
 
 
 def test_an_index_written_before_validity_gets_its_columns(
