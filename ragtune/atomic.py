@@ -16,18 +16,30 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> Path:
     """Write ``data`` (text as UTF-8) to ``path`` through a renamed temporary file.
 
     The temporary name is unique per call, so two writers never share one; the
-    last rename wins. Parent folders are created.
+    last rename wins. Parent folders are created. ``durable`` fsyncs the data
+    before the rename and the folder after it, for records that must survive a
+    power cut, not only a kill.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        with tmp.open("wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if durable:
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

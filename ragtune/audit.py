@@ -1,9 +1,19 @@
-"""Append-only, hash-chained audit log (JSON lines).
+"""Append-only, hash-chained audit log (JSON lines), keyed and anchored.
 
-Each record carries the SHA-256 of the previous record's canonical form, so editing,
+Each record carries the hash of the previous record's canonical form, so editing,
 removing or reordering any record breaks the chain at that point; ``verify`` says
 where. Writers take an exclusive file lock so concurrent flows cannot interleave,
 and each append is fsynced before it returns.
+
+A plain hash chain can be recomputed by anyone who edits the file, and cutting its
+last records leaves a shorter chain that still verifies. So, given a key (a secret
+kept out of the log), each record's hash is an HMAC-SHA256 that only the key's
+holder can recompute; and, given an anchor file (meant to live in a second place:
+another volume, a mounted bucket), every append also records the log's head there
+(record count + last hash, under the same HMAC). ``verify`` then also detects a
+removed tail, an emptied or deleted log and a rewrite without the key. Records
+written before the log was keyed stay readable as a plain-hash prefix; once one
+keyed record exists, an unkeyed record after it is a forgery.
 
 A write cut short (a kill or a full disk mid-line) leaves a torn line. It must not
 stop unrelated work: readers skip it with a warning, the next append starts on a
@@ -15,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -23,8 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ragtune.atomic import write_atomic
+
 GENESIS = "0" * 64
 TORN = "torn line (not a whole JSON record): `ragtune audit repair` moves it aside"
+KEYED = "hmac-sha256"
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +60,15 @@ def _canonical(record: dict[str, Any]) -> bytes:
     ).encode()
 
 
-def _digest(record: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical(record)).hexdigest()
+def _digest(record: dict[str, Any], key: bytes | None = None) -> str:
+    if key is None:
+        return hashlib.sha256(_canonical(record)).hexdigest()
+    return hmac.new(key, _canonical(record), hashlib.sha256).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key: tells "another key" from "edited"."""
+    return hashlib.sha256(b"ragtune-audit-key-id:" + key).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -58,18 +79,24 @@ class VerifyResult:
     records: int
     bad_line: int | None = None
     reason: str | None = None
+    unkeyed: int = 0
+    anchored: int | None = None
 
 
 class AuditLog:
     """One audit log file; ``append`` is the only way records are written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, key: bytes | None = None, anchor: Path | None = None
+    ) -> None:
         self.path = Path(path)
+        self.key = key
+        self.anchor = None if anchor is None else Path(anchor)
 
-    def _last_hash(self) -> str:
-        """Hash of the last whole record; a torn tail is skipped, not trusted."""
+    def _last_record(self) -> dict[str, Any] | None:
+        """The last whole record; a torn tail is skipped, not trusted."""
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return GENESIS
+            return None
         with self.path.open("rb") as fh:
             fh.seek(0, 2)
             pos = fh.tell()
@@ -83,8 +110,8 @@ class AuditLog:
                 # the first line of a window may be cut: trust it only at the start
                 for line in reversed(lines if pos == 0 else lines[1:]):
                     if (record := _parse(line)) is not None:
-                        return record["hash"]
-        return GENESIS
+                        return record
+        return None
 
     def append(self, action: str, actor: str = "ragtune", **details: Any) -> dict:
         """Write one record (action, actor, details) chained to the previous one."""
@@ -92,14 +119,17 @@ class AuditLog:
         with self.path.open("a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                last = self._last_record()
                 body = {
                     "ts": datetime.now(UTC).isoformat(),
                     "action": action,
                     "actor": actor,
                     "details": details,
-                    "prev": self._last_hash(),
+                    "prev": GENESIS if last is None else last["hash"],
                 }
-                record = {**body, "hash": _digest(body)}
+                if self.key is not None:
+                    body |= {"alg": KEYED, "kid": key_id(self.key)}
+                record = {**body, "hash": _digest(body, self.key)}
                 line = json.dumps(record, sort_keys=True, default=str) + "\n"
                 fh.seek(0, 2)
                 if fh.tell() and not self._ends_with_newline(fh):
@@ -107,6 +137,8 @@ class AuditLog:
                 fh.write(line.encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
+                if self.anchor is not None:
+                    self._write_anchor(record, self._count_after(last))
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
         return record
@@ -185,18 +217,80 @@ class AuditLog:
         log.warning("%s: moved torn line(s) %s to %s", self.path, sorted(cut), aside)
         return sorted(cut)
 
+    # -- anchors -------------------------------------------------------------------
+
+    def _count_after(self, last: dict[str, Any] | None) -> int:
+        """Whole records once the record after ``last`` is written: the anchor's
+        count plus one when it still names ``last``, else counted from the file
+        (the anchor lags after a kill between the two writes, or is new)."""
+        anchor = self.read_anchor()
+        if last is None:
+            return 1
+        if anchor and anchor.get("head") == last["hash"]:
+            return int(anchor["records"]) + 1
+        return len(self.records())
+
+    def _anchor_mac(self, body: dict[str, Any]) -> str | None:
+        return None if self.key is None else _digest(body, self.key)
+
+    def _write_anchor(self, head: dict[str, Any], records: int) -> None:
+        body = {
+            "log": self.path.name,
+            "records": records,
+            "head": head["hash"],
+            "ts": head["ts"],
+        }
+        anchor = {**body, "mac": self._anchor_mac(body)}
+        write_atomic(self.anchor, json.dumps(anchor, sort_keys=True), durable=True)
+
+    def read_anchor(self) -> dict[str, Any] | None:
+        """The last anchored head (records, head hash, when), None when absent."""
+        if self.anchor is None or not self.anchor.exists():
+            return None
+        try:
+            anchor = json.loads(self.anchor.read_text("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return {"unreadable": True}
+        return anchor if isinstance(anchor, dict) else {"unreadable": True}
+
+    def reanchor(self) -> VerifyResult:
+        """Anchor the current head of a log that verifies (one written before
+        anchoring, or after the anchor's place moved); refuses a broken one."""
+        if not self.path.exists():
+            return VerifyResult(ok=True, records=0)
+        with self.path.open("a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                result = self._verify_chain()
+                if result.ok and self.anchor is not None and result.records:
+                    last = self._last_record()
+                    assert last is not None  # records > 0
+                    self._write_anchor(last, result.records)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return result
+
+    # -- verification ----------------------------------------------------------------
+
     def verify(self) -> VerifyResult:
+        """Check the chain, the keys and the anchor; the first failure names the
+        line (or the anchor) and the reason."""
+        chain = self._verify_chain()
+        if not chain.ok:
+            return chain
+        return self._verify_anchor(chain)
+
+    def _verify_chain(self) -> VerifyResult:
         """Recompute the chain; the first mismatch names the line and the reason."""
         if not self.path.exists():
             return VerifyResult(ok=True, records=0)
-        prev = GENESIS
+        prev, keyed, unkeyed = GENESIS, False, 0
         lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, start=1):
             record = _parse(line)
             if record is None:
                 return VerifyResult(False, number - 1, number, TORN)
             body = {k: v for k, v in record.items() if k != "hash"}
-            stored = record["hash"]
             if body.get("prev") != prev:
                 return VerifyResult(
                     False,
@@ -204,10 +298,81 @@ class AuditLog:
                     number,
                     "chain broken: a record before it was removed, reordered or edited",
                 )
-            if _digest(body) != stored:
-                return VerifyResult(False, number - 1, number, "record was edited")
-            prev = stored
-        return VerifyResult(ok=True, records=len(lines))
+            problem = self._record_problem(body, record["hash"], keyed)
+            if problem is not None:
+                return VerifyResult(False, number - 1, number, problem)
+            keyed = keyed or body.get("alg") == KEYED
+            unkeyed += body.get("alg") != KEYED
+            prev = record["hash"]
+        return VerifyResult(ok=True, records=len(lines), unkeyed=unkeyed)
+
+    def _record_problem(
+        self, body: dict[str, Any], stored: str, after_keyed: bool
+    ) -> str | None:
+        """Why one record's hash cannot be trusted, None when it can."""
+        if body.get("alg") != KEYED:
+            if after_keyed:
+                return (
+                    "unkeyed record after keyed ones: inserted or rewritten "
+                    "without the audit key"
+                )
+            return None if _digest(body) == stored else "record was edited"
+        if self.key is None:
+            return "keyed record: verifying it needs the audit key"
+        if body.get("kid") != key_id(self.key):
+            return (
+                f"record was keyed with another key (key id {body.get('kid')}, "
+                f"this project's is {key_id(self.key)})"
+            )
+        if _digest(body, self.key) != stored:
+            return (
+                "record was edited (its HMAC does not match; "
+                "recomputed without the key)"
+            )
+        return None
+
+    def _verify_anchor(self, chain: VerifyResult) -> VerifyResult:
+        """Compare the anchored head with the log: a cut tail or a rewrite shows."""
+        if self.anchor is None:
+            return chain
+        anchor = self.read_anchor()
+
+        def broken(reason: str, line: int | None = None) -> VerifyResult:
+            return VerifyResult(False, chain.records, line, reason, chain.unkeyed)
+
+        if anchor is None:
+            if chain.records == 0:
+                return chain
+            return broken(
+                f"no anchor at {self.anchor} for a log of {chain.records} records: "
+                "the anchor was deleted, or the log predates anchoring "
+                "(`ragtune audit anchor` once you trust it)"
+            )
+        if anchor.get("unreadable") or not {"records", "head", "mac"} <= anchor.keys():
+            return broken(f"anchor {self.anchor} is not an anchor record")
+        body = {k: v for k, v in anchor.items() if k != "mac"}
+        if self.key is not None and anchor["mac"] != self._anchor_mac(body):
+            return broken(f"anchor {self.anchor} was edited or written without the key")
+        count = int(anchor["records"])
+        if chain.records < count:
+            if chain.records == 0:
+                return broken(
+                    f"the log was emptied or deleted: its anchor ({anchor.get('ts')}) "
+                    f"counts {count} records"
+                )
+            return broken(
+                f"the last {count - chain.records} record(s) were removed: the "
+                f"log holds {chain.records}, its anchor ({anchor.get('ts')}) "
+                f"counts {count}",
+                chain.records + 1,
+            )
+        head = self.records()[count - 1]["hash"]
+        if head != anchor["head"]:
+            return broken(
+                f"record {count} is not the anchored head: the log was rewritten",
+                count,
+            )
+        return VerifyResult(True, chain.records, unkeyed=chain.unkeyed, anchored=count)
 
 
 def export_rows(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragtune.app.secrets import project_key
 from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.locks import exclusive
@@ -85,10 +86,13 @@ class Catalog:
     audit_path: Path
     index: IndexLocation
     registry_cfg: RegistryConfig
+    anchor_dir: Path | None = None
+    audit_key_env: str | None = None
+    audit_keyed: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Catalog:
-        registry = settings.registry
+        registry, project = settings.registry, settings.project
         if registry.promotion_log is not None:
             registry = registry.model_copy(
                 update={"promotion_log": settings.path(registry.promotion_log)}
@@ -99,11 +103,29 @@ class Catalog:
             audit_path=settings.path(settings.project.audit_log),
             index=IndexLocation(settings.uri(settings.index.uri), settings.index.table),
             registry_cfg=registry,
+            anchor_dir=(
+                None
+                if project.audit_anchor_dir is None
+                else settings.path(project.audit_anchor_dir)
+            ),
+            audit_key_env=project.audit_key_env,
+            audit_keyed=project.audit_keyed,
         )
 
-    def audit(self) -> AuditLog:
-        """The project's hash-chained audit log."""
-        return AuditLog(self.audit_path)
+    def audit_key(self) -> bytes | None:
+        """The audit chain's HMAC key (made on first use), None when unkeyed."""
+        if not self.audit_keyed:
+            return None
+        return project_key(self.state_dir, "audit", self.audit_key_env)
+
+    def audit(self, path: Path | None = None) -> AuditLog:
+        """The project's audit log (or another log of this project at ``path``,
+        such as the promotion log), keyed and anchored as params.yaml says."""
+        path = self.audit_path if path is None else Path(path)
+        anchor = (
+            None if self.anchor_dir is None else self.anchor_dir / f"{path.name}.anchor"
+        )
+        return AuditLog(path, self.audit_key(), anchor)
 
     def index_lock(self) -> AbstractContextManager[None]:
         """One writer of the index at a time (refresh, index rollback) on this
@@ -156,5 +178,11 @@ class Catalog:
             self.state_dir,
             self.index.uri,
             self.index.table,
+            promotion_log=self.audit(self.promotions_path),
             **kwargs,
         )
+
+    @property
+    def promotions_path(self) -> Path:
+        """The promotion log: every champion move (see ``PromotionLog``)."""
+        return self.registry_cfg.promotion_log or self.state_dir / "promotions.jsonl"

@@ -94,7 +94,7 @@ def run_decision(
         organisation=gaps.organisation,
     )
     paths = write_record(record, catalog.decisions_dir)
-    audit_record(record, paths, catalog.audit_path, actor)
+    audit_record(record, paths, catalog.audit(), actor)
     return {**record, "record_id": paths.record_id}, paths
 
 

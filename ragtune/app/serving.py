@@ -8,7 +8,6 @@ arguments so a caller (a test) can supply real alternatives.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from ragtune.app.catalog import Catalog
+from ragtune.app.secrets import project_key
 from ragtune.app.settings import Settings
 from ragtune.tasks.embedding.embedder import Embedder, build_embedder
 from ragtune.tasks.generation.base import Generator
@@ -138,16 +138,6 @@ def registry_callback(catalog: Catalog) -> RegistryCallback:
 
 
 def pseudonym_key(state_dir: Path) -> bytes:
-    """The project's key for caller pseudonyms, made (random, owner-only) on
-    first use. Kept out of params.yaml and the logs; back it up like a secret,
-    delete it to unlink every pseudonym the logs hold."""
-    path = state_dir / "secrets" / "user-pseudonym.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another server made it first: use theirs
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    """The project's key for caller pseudonyms (see ``project_key``); delete it to
+    unlink every pseudonym the logs hold."""
+    return project_key(state_dir, "user-pseudonym")

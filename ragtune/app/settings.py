@@ -61,6 +61,22 @@ class ProjectConfig(StrictModel):
     audit_log: Path = Field(
         Path(".ragtune/audit.jsonl"), description="Hash-chained audit log (JSON lines)."
     )
+    audit_keyed: bool = Field(
+        True,
+        description="Chain audit records with an HMAC (key from audit_key_env, else "
+        "<state_dir>/secrets/audit.key), so a rewrite without the key is detected.",
+    )
+    audit_key_env: str | None = Field(
+        "RAGTUNE_AUDIT_KEY",
+        description="Environment variable holding the audit key (from a secret "
+        "manager); when unset the key file in the state folder is used.",
+    )
+    audit_anchor_dir: Path | None = Field(
+        Path(".ragtune/anchors"),
+        description="Where each append records the log's head (count + hash), so "
+        "a removed tail or a deleted log is detected; put it on another volume "
+        "or a mounted bucket. null: no anchors.",
+    )
     seed: int = Field(
         13,
         description="The one seed: sections with a seed of their own inherit it "

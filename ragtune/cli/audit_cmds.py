@@ -16,13 +16,9 @@ app.add_typer(audit_app, name="audit")
 
 
 def _audit_log(params: Path | None, log: Path | None):  # noqa: ANN202 - AuditLog
-    """``--log``, else the project's audit log from params.yaml."""
-    from ragtune.audit import AuditLog
-
-    if log is None:
-        settings = load(params)
-        log = settings.path(settings.project.audit_log)
-    return AuditLog(log)
+    """``--log`` (another log of the project, e.g. the promotion log), else the
+    project's audit log; keyed and anchored as params.yaml says."""
+    return Catalog.from_settings(load(params)).audit(log)
 
 
 def _chain(path: Path, result) -> dict:  # noqa: ANN001 - VerifyResult
@@ -33,12 +29,25 @@ def _chain(path: Path, result) -> dict:  # noqa: ANN001 - VerifyResult
         "records": result.records,
         "bad_line": result.bad_line,
         "reason": result.reason,
+        "unkeyed_records": result.unkeyed,
+        "anchored_records": result.anchored,
     }
+
+
+def _summary(result) -> str:  # noqa: ANN001 - VerifyResult
+    """What an intact log's check covered, in words."""
+    parts = [f"{result.records} records, chain intact"]
+    if result.unkeyed:
+        parts.append(f"{result.unkeyed} written before the log was keyed")
+    if result.anchored is not None:
+        parts.append(f"head matches its anchor ({result.anchored} records)")
+    return "; ".join(parts)
 
 
 def _refuse_broken(path: Path, result) -> None:  # noqa: ANN001 - VerifyResult
     if not result.ok:
-        raise GateFailed(f"{path}: line {result.bad_line}: {result.reason}")
+        where = "" if result.bad_line is None else f" line {result.bad_line}:"
+        raise GateFailed(f"{path}:{where} {result.reason}")
 
 
 @audit_app.command("verify")
@@ -47,13 +56,36 @@ def verify(
     log: Path | None = typer.Option(None, "--log", help="Audit log file to check."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Detect any edited, removed or reordered record (exit 1 when the chain breaks)."""
+    """Detect an edited, removed, reordered or inserted record, a cut tail, an
+    emptied or deleted log and a rewrite without the key (exit 1, naming where)."""
     audit = _audit_log(params, log)
     result = audit.verify()
     if as_json:
         emit_json(_chain(audit.path, result))
     elif result.ok:
-        console.print(f"{audit.path}: {result.records} records, chain intact")
+        console.print(f"{audit.path}: {_summary(result)}")
+    _refuse_broken(audit.path, result)
+
+
+@audit_app.command("anchor")
+def anchor(
+    params: Path | None = PARAMS_OPTION,
+    log: Path | None = typer.Option(None, "--log", help="Audit log file to anchor."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record the head of a log that verifies in its anchor: once, for a log
+    written before anchoring or after the anchor folder moved (exit 1, writing
+    nothing, when the chain is broken)."""
+    audit = _audit_log(params, log)
+    if audit.anchor is None:
+        raise InputError("project.audit_anchor_dir is null: anchors are switched off")
+    result = audit.reanchor()
+    if as_json:
+        emit_json({**_chain(audit.path, result), "anchor": str(audit.anchor)})
+    elif result.ok:
+        console.print(
+            f"{audit.path}: {result.records} records anchored in {audit.anchor}"
+        )
     _refuse_broken(audit.path, result)
 
 

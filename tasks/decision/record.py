@@ -119,11 +119,11 @@ def read_latest(folder: Path) -> dict[str, Any]:
 
 
 def audit_record(
-    record: dict[str, Any], paths: RecordPaths, log_path: Path, actor: str = "ragtune"
+    record: dict[str, Any], paths: RecordPaths, log: AuditLog, actor: str = "ragtune"
 ) -> dict[str, Any]:
     """Append the decision to the hash-chained audit log (ids, hashes, outcomes)."""
     index = record.get("index") or {}
-    return AuditLog(log_path).append(
+    return log.append(
         AUDIT_ACTION,
         actor=actor,
         record_id=paths.record_id,

@@ -23,9 +23,9 @@ ACTIONS = {"promote": "model.promoted", "rollback": "model.rolled-back"}
 class PromotionLog:
     """The promotion log file of one registry."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._log = AuditLog(self.path)
+    def __init__(self, log: AuditLog | Path) -> None:
+        self._log = log if isinstance(log, AuditLog) else AuditLog(Path(log))
+        self.path = self._log.path
 
     def append(self, plan: TransitionPlan) -> dict[str, Any]:
         """Record a completed move; returns the chained record as written."""

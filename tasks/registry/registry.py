@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragtune.audit import AuditLog
 from ragtune.errors import InputError
 from ragtune.tasks.index import publish
 from ragtune.tasks.registry import lineage as lt
@@ -64,12 +65,14 @@ class ModelRegistry:
         index_uri: str,
         index_table: str,
         index_move: tx.IndexMove = publish.rollback,
+        promotion_log: AuditLog | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = MlflowStore(cfg, Path(state_dir))
         self.index = (index_uri, index_table)
         self.promotions = PromotionLog(
-            cfg.promotion_log or Path(state_dir) / "promotions.jsonl"
+            promotion_log
+            or AuditLog(cfg.promotion_log or Path(state_dir) / "promotions.jsonl")
         )
         self.index_move = index_move
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ragtune.audit import AuditLog
+from tests._audit import project_audit
 from tests.cli.conftest import run_cli as cli
 
 pytestmark = pytest.mark.slow
@@ -146,7 +146,7 @@ def test_decide_json_writes_a_versioned_record(
     assert (folder / "latest").read_text().strip() == record["record_id"]
     assert (folder / f"{record['record_id']}.md").is_file()
     assert Path(record["paths"]["json"]) == folder / f"{record['record_id']}.json"
-    log = AuditLog(root / "state" / "audit.jsonl")
+    log = project_audit(root / "params.yaml")
     assert log.verify().ok
     details = log.records()[-1]["details"]
     assert details["recommendations"]["savings-rates"] == "rag"

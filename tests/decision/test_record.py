@@ -122,7 +122,7 @@ def test_audit_entry_chains_and_names_the_record(
     rec = record(decisions, kit)
     paths = write_record(rec, tmp_path / "decisions")
     log = tmp_path / "audit.jsonl"
-    entry = audit_record(rec, paths, log, actor="test")
+    entry = audit_record(rec, paths, AuditLog(log), actor="test")
     assert entry["action"] == "decision.recorded" and entry["actor"] == "test"
     details = entry["details"]
     assert details["record_id"] == paths.record_id

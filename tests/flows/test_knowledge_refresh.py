@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from ragtune.app.settings import load_settings
-from ragtune.audit import AuditLog
 from ragtune.flows._wiring import config_digest
 from ragtune.tasks.freshness import load_labels
 from ragtune.tasks.index.publish import list_tags, open_live
 from ragtune.tasks.versioning import data_hash
+from tests._audit import project_audit
 
 from .conftest import PLANTED
 
@@ -63,7 +63,7 @@ def test_dvc_hash_is_recorded_everywhere(first_run: dict, sample_project: Path) 
     assert first_run["data_hash"] == expected and expected.endswith(".dir")
     tags = list_tags(settings.uri(settings.index.uri), settings.index.table)
     assert [t.data_hash for t in tags] == [expected]
-    audit = AuditLog(settings.path(settings.project.audit_log))
+    audit = project_audit(settings)
     published = [r for r in audit.records() if r["action"] == "index.published"]
     assert published[-1]["details"]["data_hash"] == expected
     assert audit.verify().ok
@@ -219,7 +219,7 @@ def test_a_publish_the_audit_log_missed_is_recorded_by_the_next_run(
     import ragtune.flows.knowledge_refresh as kr
 
     settings = load_settings(sample_project)
-    log = AuditLog(settings.path(settings.project.audit_log))
+    log = project_audit(settings)
     real = kr.record
 
     def killed_after_publish(audit, action, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from ragtune import events
-from ragtune.audit import AuditLog
 from ragtune.tasks.monitoring import load_cursor
+from tests._audit import project_audit
 
 from .conftest import FRAUD, queries, read_events, write_feedback, write_queries
 
@@ -73,7 +73,7 @@ def test_the_event_carries_detector_value_threshold_and_window(first: dict) -> N
 
 
 def test_audit_records_and_cursor(first: dict, project: Path) -> None:
-    audit = AuditLog(project.parent / "state" / "audit.jsonl")
+    audit = project_audit(project)
     actions = [r["action"] for r in audit.records()]
     assert actions[:2] == ["drift.checked", "drift.detected"]
     detected = audit.records()[1]["details"]
@@ -107,7 +107,7 @@ def test_rerun_on_the_same_data_is_quiet(first: dict, project: Path) -> None:
     again = drift_monitor(params_path=str(project), now=NOW + timedelta(minutes=30))
     assert again["fire"] is False
     assert again["statuses"]["no_good_source"] == "nothing_new"
-    audit = AuditLog(project.parent / "state" / "audit.jsonl")
+    audit = project_audit(project)
     assert [r["action"] for r in audit.records()][-1] == "drift.checked"
     assert len(read_events(events.DRIFT_DETECTED, expect=2, timeout_s=5)) == 1
 

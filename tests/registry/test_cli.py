@@ -8,6 +8,8 @@ import json
 import pytest
 import yaml
 
+from ragtune.app.catalog import Catalog
+from ragtune.app.settings import load_settings
 from ragtune.audit import AuditLog
 from ragtune.tasks.index.publish import list_tags
 from ragtune.tasks.registry.models import Lineage
@@ -26,7 +28,8 @@ def test_model_list_and_rollback(project, capsys, monkeypatch) -> None:
         "index": {"uri": "state/index", "table": project.table},
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    registry = project.registry()
+    # the project's own registry: its promotion log keyed and anchored as the CLI's
+    registry = Catalog.from_settings(load_settings(root / "params.yaml")).registry()
     tag_a, tag_b = project.tags
     for n, tag in ((1, tag_a), (2, tag_b)):
         result, card = project.candidate(f"cand-{n}", data_hash=f"sft-{n}")

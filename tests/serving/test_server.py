@@ -14,6 +14,8 @@ import httpx
 import numpy as np
 import pytest
 
+from tests._audit import project_audit
+
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 CHAT = "/v1/chat/completions"
@@ -261,10 +263,9 @@ def test_embeddings_come_from_the_configured_embedder(tiny, embedder) -> None:  
 
 
 def test_audit_log_chain_verifies(tiny) -> None:  # noqa: ANN001
-    from ragtune.audit import AuditLog
 
     settings = tiny.server.settings
-    log = AuditLog(settings.path(settings.project.audit_log))
+    log = project_audit(settings)
     result = log.verify()
     assert result.ok, result.reason
     actions = {r["action"] for r in log.records()}

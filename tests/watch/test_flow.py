@@ -13,9 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from ragtune import events
-from ragtune.audit import AuditLog
 from ragtune.errors import ConfigError, InputError
 from ragtune.tasks.versioning import data_hash, init_knowledge_base, recorded_hash
+from tests._audit import project_audit
 
 from .conftest import POLICY, amend, commit, git, read_events, typo_fix
 
@@ -105,7 +105,7 @@ def test_events_source_changed_twice_regulatory_updated_once(
 
 
 def test_audit_trail(passes: list[dict], folder_project: Path) -> None:
-    audit = AuditLog(folder_project.parent / "state" / "audit.jsonl")
+    audit = project_audit(folder_project)
     actions = [r["action"] for r in audit.records()]
     assert actions == ["source.changed", "regulatory.updated", "source.changed"]
     assert audit.records()[1]["details"]["doc_ids"] == [DOC]
