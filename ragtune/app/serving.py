@@ -27,6 +27,7 @@ from ragtune.tasks.serving.app import build_app
 from ragtune.tasks.serving.auth import Authenticator
 from ragtune.tasks.serving.chat import ChatService
 from ragtune.tasks.serving.output_filter import OutputFilter
+from ragtune.tasks.serving.ratelimit import RateLimiter
 from ragtune.tasks.serving.records import JsonlLog, Recorder
 from ragtune.tasks.serving.resolver import (
     Champion,
@@ -40,7 +41,8 @@ from ragtune.tasks.serving.runtime import Runtime
 
 def create_app(settings: Settings, **runtime_parts: Any) -> FastAPI:
     """The app for ``settings``; ``runtime_parts`` go to ``build_runtime``
-    (``embedder``, ``loader``, ``registry``, ``environ``, ``secret_resolver``)."""
+    (``embedder``, ``loader``, ``registry``, ``environ``, ``secret_resolver``,
+    ``insecure_local``)."""
     runtime = build_runtime(settings, **runtime_parts)
     return build_app(runtime, settings.serving.poll_interval_s)
 
@@ -70,8 +72,11 @@ def build_runtime(
     registry: RegistryCallback | None = None,
     environ: Mapping[str, str] | None = None,
     secret_resolver: SecretResolver | None = None,
+    insecure_local: bool = False,
 ) -> Runtime:
     """Wire the parts; nothing is loaded yet (the poller does that).
+
+    ``insecure_local`` serves without keys (the CLI allows it on loopback only).
 
     ``registry`` defaults to the MLflow champion (``registry_link``), so a
     promotion or rollback is served after the next poll or ``/admin/reload``.
@@ -82,10 +87,16 @@ def build_runtime(
     cfg = settings.serving
     catalog = Catalog.from_settings(settings)
     state_dir = catalog.state_dir
-    auth = Authenticator.from_env(
-        cfg.api_keys_env,
-        os.environ if environ is None else environ,
-        pseudonym_key(state_dir) if cfg.pseudonymise_users else None,
+    pseudonyms = pseudonym_key(state_dir) if cfg.pseudonymise_users else None
+    auth = (
+        Authenticator.insecure_local(pseudonyms)
+        if insecure_local
+        else Authenticator.from_env(
+            cfg.api_keys_env,
+            os.environ if environ is None else environ,
+            pseudonyms,
+            cfg.admin_keys_env,
+        )
     )
     template = PromptTemplate.load(settings.path(settings.generation.prompt_template))
     embedder = embedder or build_embedder(settings.embedding)
@@ -107,7 +118,10 @@ def build_runtime(
         cfg, settings.generation, template, index, resolver, recorder, output_filter
     )
     feedback = JsonlLog(settings.path(cfg.feedback_log or state_dir / "feedback.jsonl"))
-    return Runtime(auth, embedder, index, resolver, chat, audit, feedback, query_log)
+    return Runtime(
+        auth, embedder, index, resolver, chat, audit, feedback, query_log,
+        RateLimiter(cfg.rate_limit_per_minute),
+    )  # fmt: skip
 
 
 def registry_callback(catalog: Catalog) -> RegistryCallback:

@@ -11,7 +11,6 @@ import typer
 from ragtune.app.catalog import Catalog
 from ragtune.cli.app import PARAMS_OPTION, app, err_console, load
 from ragtune.errors import ConfigError
-from ragtune.tasks.serving.config import ServingConfig
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 GRACEFUL_STOP_S = 10
@@ -29,6 +28,11 @@ def serve(
     log_level: LogLevel = typer.Option(
         "info", "--log-level", help="Log level of the server and of ragtune."
     ),
+    insecure_local: bool = typer.Option(
+        False,
+        "--insecure-local",
+        help="Serve without API keys (admin endpoints open too); loopback only.",
+    ),
 ) -> None:
     """OpenAI-compatible chat endpoint over the live index and champion model, with
     output filtering and audit."""
@@ -38,10 +42,12 @@ def serve(
     from ragtune.flows._wiring import prefect_secret
 
     settings = load(params)
-    check_exposure(host or settings.serving.host, settings.serving)  # before loading
+    check_exposure(host or settings.serving.host, insecure_local)  # before loading
     _configure_logging(log_level)
     resolver = prefect_secret if settings.generation.secret_block else None
-    server_app = create_app(settings, secret_resolver=resolver)
+    server_app = create_app(
+        settings, secret_resolver=resolver, insecure_local=insecure_local
+    )
     bind_host = host or settings.serving.host
     bind_port = port or settings.serving.port
     err_console.print(
@@ -61,22 +67,19 @@ def serve(
     )
 
 
-def check_exposure(host: str, cfg: ServingConfig) -> None:
-    """Refuse to serve beyond loopback without keys unless told to.
+def check_exposure(host: str, insecure_local: bool) -> None:
+    """``--insecure-local`` serves without keys, so only on loopback.
 
     Raises:
-        ConfigError: ``host`` is not a loopback address, no API keys are
-            configured and ``serving.allow_open_network`` is off.
+        ConfigError: ``--insecure-local`` with a host other than loopback.
     """
     loopback = host in ("localhost", "::1") or host.startswith("127.")
-    if loopback or cfg.api_keys_env or cfg.allow_open_network:
-        return
-    raise ConfigError(
-        f"refusing to serve on {host} without API keys: anyone who can reach it "
-        "could query the knowledge base and reload the model. Set "
-        "serving.api_keys_env to a variable holding keys, bind 127.0.0.1, or set "
-        "serving.allow_open_network: true"
-    )
+    if insecure_local and not loopback:
+        raise ConfigError(
+            f"--insecure-local serves without API keys, so only on loopback, not "
+            f"on {host}: bind 127.0.0.1, or drop --insecure-local and set the keys "
+            "(serving.api_keys_env)"
+        )
 
 
 def _configure_logging(level: str) -> None:

@@ -7,7 +7,7 @@ are interchangeable.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator as Generator_
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -52,6 +52,16 @@ class Generation:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """How a streamed answer ended, and its token counts when the backend knows
+    them (None when it does not): what ``usage`` reports at the end of a stream."""
+
+    finish_reason: Literal["stop", "length"] = "stop"
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
 @runtime_checkable
 class Generator(Protocol):
     """Answers chat messages. ``name`` identifies model and adapter for audit logs."""
@@ -64,11 +74,11 @@ class Generator(Protocol):
 
     def stream(
         self, messages: list[Message], params: GenerationParams
-    ) -> Iterator[str]:
+    ) -> Generator_[str, None, StreamEnd | None]:
         """Text pieces as they are produced; joined they equal ``generate``'s text.
 
-        A generator: its return value (``StopIteration.value``) is the finish
-        reason, "stop" or "length", as ``generate`` would report it (None when
-        the backend cannot tell).
+        A generator: its return value (``StopIteration.value``) is a ``StreamEnd``
+        with the finish reason ("stop" or "length", as ``generate`` would report
+        it) and the token counts (None when the backend cannot tell).
         """
         ...

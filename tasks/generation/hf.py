@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +34,7 @@ from ragtune.tasks.generation.base import (
     GenerationError,
     GenerationParams,
     Message,
+    StreamEnd,
 )
 from ragtune.tasks.generation.stops import cut_at_stop, stream_until_stop
 from ragtune.tasks.training.config import QLoRAConfig
@@ -163,7 +164,7 @@ class HFGenerator:
 
     def stream(
         self, messages: list[Message], params: GenerationParams
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, StreamEnd]:
         """Pieces of the answer as they decode; joined they equal ``generate``'s.
 
         Decoding runs in a worker thread feeding a ``TextIteratorStreamer``; if the
@@ -205,7 +206,9 @@ class HFGenerator:
                 f"{self.name}: generation failed: {failures[0]}"
             ) from failures[0]
         new = criteria.generated
-        return self._finish(new, params, stopped) if new is not None else "stop"
+        if new is None:
+            return StreamEnd("stop", prompt_len, None)
+        return StreamEnd(self._finish(new, params, stopped), prompt_len, int(len(new)))
 
     # -- helpers ---------------------------------------------------------------
 

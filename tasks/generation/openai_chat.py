@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from ragtune.tasks.generation.base import (
     GenerationError,
     GenerationParams,
     Message,
+    StreamEnd,
 )
 from ragtune.tasks.generation.stops import cut_at_stop, stream_until_stop
 
@@ -92,18 +93,23 @@ class OpenAIChatGenerator:
 
     def stream(
         self, messages: list[Message], params: GenerationParams
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, StreamEnd]:
         """Content deltas from the server-sent events, cut at any stop string."""
         body = self._body(messages, params, stream=True)
         try:
             with self._client.stream("POST", "/chat/completions", json=body) as resp:
                 _check_status(resp, self.name, streamed=True)
-                end: dict[str, str] = {}
+                end: dict[str, Any] = {}
                 pieces = _deltas(resp, self.name, end)
                 stopped = yield from stream_until_stop(pieces, params.stop)
         except httpx.HTTPError as exc:
             raise GenerationError(f"{self.name}: {self.endpoint}: {exc}") from None
-        return "stop" if stopped or end.get("finish_reason") != "length" else "length"
+        usage = end.get("usage") or {}
+        return StreamEnd(
+            "stop" if stopped or end.get("finish_reason") != "length" else "length",
+            _count(usage.get("prompt_tokens")),
+            _count(usage.get("completion_tokens")),
+        )
 
     def _body(
         self, messages: list[Message], params: GenerationParams, stream: bool
@@ -117,6 +123,8 @@ class OpenAIChatGenerator:
             "seed": params.seed,
             "stream": stream,
         }
+        if stream:  # token counts in a last chunk (OpenAI, vLLM; others ignore it)
+            body["stream_options"] = {"include_usage": True}
         if params.stop:
             body["stop"] = list(params.stop)
         return body
@@ -140,9 +148,10 @@ def _check_status(response: httpx.Response, name: str, streamed: bool) -> None:
     )
 
 
-def _deltas(response: httpx.Response, name: str, end: dict[str, str]) -> Iterator[str]:
+def _deltas(response: httpx.Response, name: str, end: dict[str, Any]) -> Iterator[str]:
     """The ``choices[0].delta.content`` of each SSE ``data:`` event until [DONE];
-    the upstream's ``finish_reason``, when it sends one, lands in ``end``."""
+    the upstream's ``finish_reason`` and ``usage``, when it sends them, land in
+    ``end``."""
     for line in response.iter_lines():
         if not line.startswith(_SSE_DATA):
             continue  # blank separators, comments (": ping"), event names
@@ -157,6 +166,8 @@ def _deltas(response: httpx.Response, name: str, end: dict[str, str]) -> Iterato
             ) from None
         if "error" in event:
             raise GenerationError(f"{name}: stream error: {event['error']}")
+        if isinstance(event.get("usage"), dict):
+            end["usage"] = event["usage"]
         for choice in event.get("choices") or []:
             if choice.get("index", 0) == 0:
                 if choice.get("finish_reason"):
@@ -164,3 +175,8 @@ def _deltas(response: httpx.Response, name: str, end: dict[str, str]) -> Iterato
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
                     yield piece
+
+
+def _count(value: object) -> int | None:
+    """A token count from an upstream's ``usage``, None when it sent none."""
+    return int(value) if isinstance(value, int | float) and value >= 0 else None

@@ -1,5 +1,5 @@
 """The FastAPI app of ``ragtune serve``: OpenAI-compatible chat and embeddings,
-health and readiness, feedback and a reload hook.
+retrieval alone, health and readiness, feedback and a reload hook (admin key).
 
 Request bodies are parsed here with the strict models of ``schemas.py`` rather
 than by FastAPI's body injection, so the order is fixed (identify the caller,
@@ -29,6 +29,7 @@ from ragtune.tasks.serving.schemas import (
     ChatCompletionRequest,
     EmbeddingRequest,
     FeedbackRequest,
+    RetrieveRequest,
     describe_errors,
 )
 
@@ -58,7 +59,9 @@ def build_app(runtime: Runtime, poll_interval_s: float) -> FastAPI:
 
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    headers = {"X-Request-Id": exc.request_id} if exc.request_id else None
+    headers = dict(exc.headers)
+    if exc.request_id:
+        headers["X-Request-Id"] = exc.request_id
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
@@ -106,7 +109,7 @@ def _health_routes(app: FastAPI, rt: Runtime) -> None:
 
     @app.post("/admin/reload")
     def reload(request: Request) -> dict[str, Any]:
-        caller = rt.auth.identify(request.headers)
+        caller = rt.auth.identify_admin(request.headers)
         model_changed, index_changed = rt.refresh()
         rt.audit.append(
             "serving.reloaded",
@@ -139,6 +142,7 @@ def _chat_routes(app: FastAPI, rt: Runtime) -> None:
         question = None
         try:
             ctx = RequestContext.new(rt.auth.identify(request.headers))
+            rt.limiter.take(ctx.caller.api_key_id)
             body = await _parse(
                 request, ChatCompletionRequest, rt.chat.cfg.max_request_bytes
             )
@@ -190,9 +194,17 @@ def _reject(
 
 
 def _side_routes(app: FastAPI, rt: Runtime) -> None:
+    @app.post("/v1/retrieve")
+    async def retrieve(request: Request) -> Response:
+        caller = rt.admit(request.headers)
+        body = await _parse(request, RetrieveRequest, _limit(rt))
+        ctx = RequestContext.new(caller)
+        payload = await run_in_threadpool(rt.chat.retrieve, ctx, body)
+        return JSONResponse(payload, headers={"X-Request-Id": ctx.request_id})
+
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> dict[str, Any]:
-        rt.auth.identify(request.headers)
+        rt.admit(request.headers)
         body = await _parse(request, EmbeddingRequest, _limit(rt))
         texts = body.texts()
         vectors = await run_in_threadpool(rt.embedder.embed, texts)

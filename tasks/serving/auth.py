@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ragtune.errors import ConfigError
-from ragtune.tasks.serving.api_errors import AUTHENTICATION, ApiError
+from ragtune.tasks.serving.api_errors import AUTHENTICATION, PERMISSION, ApiError
 
 USER_HEADER = "x-user"
 _USER_OK = re.compile(r"^[\w.@:+/ -]{1,128}$")
@@ -45,11 +45,24 @@ def pseudonym(name: str, key: bytes) -> str:
 
 
 class Authenticator:
-    """Checks ``Authorization: Bearer <key>`` when keys are configured, and
-    pseudonymises ``X-User`` when given a pseudonym key."""
+    """Checks ``Authorization: Bearer <key>`` and pseudonymises ``X-User``.
 
-    def __init__(self, keys: list[str], pseudonym_key: bytes | None = None) -> None:
+    Keys are required unless the server was started ``--insecure-local`` (then
+    bound to loopback, where only this machine's users reach it). Admin keys
+    (``/admin/*``) are a set of their own; they also work as API keys.
+    """
+
+    def __init__(
+        self,
+        keys: list[str],
+        pseudonym_key: bytes | None = None,
+        admin_keys: list[str] | None = None,
+    ) -> None:
         self._digests = {hashlib.sha256(k.encode()).digest(): key_id(k) for k in keys}
+        self._admin = {
+            hashlib.sha256(k.encode()).digest(): key_id(k) for k in admin_keys or []
+        }
+        self._digests |= self._admin
         self._pseudonym_key = pseudonym_key
 
     @property
@@ -57,24 +70,39 @@ class Authenticator:
         return bool(self._digests)
 
     @classmethod
+    def insecure_local(cls, pseudonym_key: bytes | None = None) -> Authenticator:
+        """No keys at all: for ``ragtune serve --insecure-local`` on loopback."""
+        return cls([], pseudonym_key)
+
+    @classmethod
     def from_env(
         cls,
         env_name: str | None,
         environ: Mapping[str, str],
         pseudonym_key: bytes | None = None,
+        admin_env: str | None = None,
     ) -> Authenticator:
-        """No variable named: open (loopback use). Named but unset or empty: an
-        error, so a deployment that meant to require keys never starts open."""
+        """Keys from the variable ``env_name`` names (admin keys from
+        ``admin_env``'s, optional).
+
+        Raises:
+            ConfigError: no variable named, or the variable is unset or empty: a
+                server never starts open by omission.
+        """
         if env_name is None:
-            return cls([], pseudonym_key)
-        keys = [k.strip() for k in environ.get(env_name, "").split(",") if k.strip()]
+            raise ConfigError(
+                "serving.api_keys_env is null: the server needs bearer keys. Name "
+                "an environment variable holding comma-separated keys, or run "
+                "`ragtune serve --insecure-local` (loopback only, no keys)"
+            )
+        keys = _keys(environ, env_name)
         if not keys:
             raise ConfigError(
                 f"serving.api_keys_env names {env_name}, but that environment "
-                "variable is unset or empty: set it to comma-separated keys, or set "
-                "serving.api_keys_env to null to serve without authentication"
+                "variable is unset or empty: set it to comma-separated keys, or run "
+                "`ragtune serve --insecure-local` (loopback only, no keys)"
             )
-        return cls(keys, pseudonym_key)
+        return cls(keys, pseudonym_key, _keys(environ, admin_env) if admin_env else [])
 
     def identify(self, headers: Mapping[str, str]) -> Caller:
         """The caller of a request.
@@ -88,12 +116,41 @@ class Authenticator:
             raise ApiError(400, "X-User header: 1-128 letters, digits or .@:+/- only")
         found = None
         if self.enabled:
-            found = self._check_key(headers.get("authorization", ""))
+            found = self._check_key(headers.get("authorization", ""), self._digests)
         if user and self._pseudonym_key is not None:
             user = pseudonym(user, self._pseudonym_key)
         return Caller(name=user or found or "anonymous", api_key_id=found)
 
-    def _check_key(self, header: str) -> str:
+    def identify_admin(self, headers: Mapping[str, str]) -> Caller:
+        """The caller of an ``/admin`` request: an admin key is required (none
+        with ``--insecure-local``).
+
+        Raises:
+            ApiError: 401 for a missing or unknown key, 403 when the key is not an
+                admin key or no admin keys are configured.
+        """
+        caller = self.identify(headers)
+        if not self.enabled:
+            return caller
+        if not self._admin:
+            raise ApiError(
+                403,
+                "admin endpoints are off: no admin keys are configured "
+                "(serving.admin_keys_env)",
+                PERMISSION,
+                code="admin_disabled",
+            )
+        if caller.api_key_id not in self._admin.values():
+            raise ApiError(
+                403,
+                "this key may not use admin endpoints",
+                PERMISSION,
+                code="not_admin",
+            )
+        return caller
+
+    @staticmethod
+    def _check_key(header: str, known_keys: Mapping[bytes, str]) -> str:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise ApiError(
@@ -103,7 +160,11 @@ class Authenticator:
                 code="invalid_api_key",
             )
         digest = hashlib.sha256(key.strip().encode()).digest()
-        for known, ident in self._digests.items():
+        for known, ident in known_keys.items():
             if hmac.compare_digest(known, digest):
                 return ident
         raise ApiError(401, "unknown API key", AUTHENTICATION, code="invalid_api_key")
+
+
+def _keys(environ: Mapping[str, str], name: str) -> list[str]:
+    return [k.strip() for k in environ.get(name, "").split(",") if k.strip()]

@@ -21,6 +21,7 @@ from ragtune.tasks.generation.base import (
     GenerationError,
     GenerationParams,
     Message,
+    StreamEnd,
 )
 from ragtune.tasks.generation.config import GenerationConfig
 from ragtune.tasks.generation.prompts import ContextSource, PromptTemplate
@@ -33,7 +34,7 @@ from ragtune.tasks.serving.output_filter import OutputFilter
 from ragtune.tasks.serving.records import Recorder, Served
 from ragtune.tasks.serving.resolver import LoadedModel, ModelResolver
 from ragtune.tasks.serving.retrieval import LiveIndex, LiveState, recent_changes
-from ragtune.tasks.serving.schemas import ChatCompletionRequest
+from ragtune.tasks.serving.schemas import ChatCompletionRequest, RetrieveRequest
 
 log = logging.getLogger(__name__)
 # The name every client may ask for: whatever champion is being served now.
@@ -78,6 +79,10 @@ class Prepared:
                 self.sources, self.as_of, self.recent_change_days
             ),
         }
+
+    def public_sources(self) -> list[dict[str, Any]]:
+        """The sources as clients see them, numbered as the answer cites them."""
+        return fmt.numbered([s.public() for s in self.sources])
 
     @property
     def fingerprint(self) -> str:
@@ -143,6 +148,51 @@ class ChatService:
             day, self.cfg.recent_change_days,
         )  # fmt: skip
 
+    def retrieve(self, ctx: RequestContext, request: RetrieveRequest) -> dict[str, Any]:
+        """The chunks in force on the request's day, best first, with their text
+        (through the output filter), numbered like an answer's sources; audited.
+
+        Raises:
+            ApiError: 503 without a published index, 400 for a query search
+                refuses, 500 for a server-side mismatch.
+        """
+        state = self.index.current
+        if state is None:
+            raise ApiError(
+                503,
+                "not ready: no published index (run `ragtune refresh`)",
+                UNAVAILABLE,
+            )
+        day = request.as_of or date.today()
+        try:
+            sources = self.index.retrieve(
+                state, request.query, request.k or self.cfg.k, day
+            )
+        except InputError as exc:
+            raise ApiError(400, str(exc), param="query") from None
+        except ConfigError as exc:
+            raise ApiError(500, str(exc), SERVER) from None
+        self.recorder.retrieved(
+            ctx.request_id, ctx.caller, request.query, sources, state.tag, state.version
+        )
+        shown = [
+            s.public() | {"text": self.output_filter.apply(s.text).text}
+            for s in sources
+        ]
+        return {
+            "object": "list",
+            "id": ctx.request_id,
+            "index_tag": state.tag,
+            "index_version": state.version,
+            "validity": {
+                "as_of": day.isoformat(),
+                "recent_changes": recent_changes(
+                    sources, day, self.cfg.recent_change_days
+                ),
+            },
+            "data": fmt.numbered(shown),
+        }
+
     def complete(self, p: Prepared) -> dict[str, Any]:
         """Generate the whole answer, filter it, record it, return the body."""
         try:
@@ -155,25 +205,30 @@ class ChatService:
                 p, filtered.removed, generation.tokens_in, generation.tokens_out
             )
         )
-        name = p.model.generator.name
+        name, sources = p.model.generator.name, p.public_sources()
         return fmt.completion(
             p.ctx.request_id,
             p.ctx.created,
             name,
-            filtered.text,
+            filtered.text + self._citations(sources),
             generation,
-            [s.public() for s in p.sources],
+            sources,
             p.fingerprint,
             validity=p.validity(),
         )
 
+    def _citations(self, sources: list[dict[str, Any]]) -> str:
+        return fmt.citations(sources) if self.cfg.citations == "text" else ""
+
     def stream(self, p: Prepared) -> Iterator[str]:
-        """SSE lines: a role chunk carrying ``sources``, filtered text chunks, a
-        finish chunk and ``[DONE]``. Recorded when the stream ends, also when the
-        client leaves early (``completed: false``)."""
+        """SSE lines: a role chunk carrying ``sources``, filtered text chunks, the
+        citations, a finish chunk, the ``usage`` chunk when the request asked for
+        it (``stream_options.include_usage``) and ``[DONE]``. Recorded when the
+        stream ends, also when the client leaves early (``completed: false``)."""
         name, rid, created = p.model.generator.name, p.ctx.request_id, p.ctx.created
         rolling = self.output_filter.stream(self.cfg.stream_holdback_chars)
-        completed, failed = False, False
+        completed, failed, end = False, False, StreamEnd()
+        sources = p.public_sources()
         try:
             yield fmt.sse(
                 fmt.chunk(
@@ -181,7 +236,7 @@ class ChatService:
                     created,
                     name,
                     {"role": "assistant", "content": ""},
-                    sources=[s.public() for s in p.sources],
+                    sources=sources,
                     validity=p.validity(),
                     system_fingerprint=p.fingerprint,
                 )
@@ -190,16 +245,19 @@ class ChatService:
             while True:
                 try:
                     piece = next(pieces)
-                except StopIteration as end:  # its value: why the answer ended
-                    finish = end.value or "stop"
+                except StopIteration as stop:  # its value: how the answer ended
+                    end = stop.value or StreamEnd()
                     break
                 text = rolling.feed(piece)
                 if text:
                     yield fmt.sse(fmt.chunk(rid, created, name, {"content": text}))
-            tail = rolling.finish()
+            tail = rolling.finish() + self._citations(sources)
             if tail:
                 yield fmt.sse(fmt.chunk(rid, created, name, {"content": tail}))
-            yield fmt.sse(fmt.chunk(rid, created, name, {}, finish))
+            yield fmt.sse(fmt.chunk(rid, created, name, {}, end.finish_reason))
+            if p.request.stream_options and p.request.stream_options.include_usage:
+                usage = fmt.usage(end.tokens_in, end.tokens_out)
+                yield fmt.sse(fmt.chunk(rid, created, name, None, usage=usage))
             completed = True
         except Exception as exc:  # noqa: BLE001 - reported to the client in-band
             failed = True
@@ -208,7 +266,13 @@ class ChatService:
         finally:
             if not failed:
                 self.recorder.served(
-                    self._served(p, dict(rolling.removed), None, None, completed)
+                    self._served(
+                        p,
+                        dict(rolling.removed),
+                        end.tokens_in,
+                        end.tokens_out,
+                        completed,
+                    )
                 )
         yield fmt.SSE_DONE
 

@@ -1,6 +1,7 @@
 """The ``serving:`` section: the OpenAI-compatible endpoint of ``ragtune serve``."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -69,16 +70,27 @@ class ServingConfig(StrictModel):
         description="Largest request body accepted (413 beyond): one oversized "
         "prompt must not occupy the model while health checks starve.",
     )
-    allow_open_network: bool = Field(
-        False,
-        description="Serve on an address other than loopback without API keys. "
-        "Off: such a start is refused, so a server reachable from the network "
-        "always asks for a key.",
-    )
     api_keys_env: str | None = Field(
-        None,
-        description="Environment variable with comma-separated bearer keys; None: "
-        "no authentication (loopback use).",
+        "RAGTUNE_API_KEYS",
+        description="Environment variable with comma-separated bearer keys; the "
+        "server refuses to start without keys unless `ragtune serve "
+        "--insecure-local` (loopback only).",
+    )
+    admin_keys_env: str | None = Field(
+        "RAGTUNE_ADMIN_KEYS",
+        description="Environment variable with the keys /admin/* accepts (they "
+        "also work as API keys); unset or empty: admin endpoints answer 403.",
+    )
+    rate_limit_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Requests per minute each API key may make (429 with "
+        "Retry-After beyond; bursts up to this many); 0: no limit.",
+    )
+    citations: Literal["text", "field"] = Field(
+        "text",
+        description="text: answers end with their numbered sources ([1] title, "
+        "doc id, clause), as well as the `sources` field; field: only the field.",
     )
     query_log: Path | None = Field(
         None, description="Query log JSONL (default: <state_dir>/query_log.jsonl)."

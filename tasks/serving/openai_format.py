@@ -1,8 +1,10 @@
 """Response bodies in OpenAI's chat-completion and embedding formats.
 
-ragtune adds one field, ``sources`` (the retrieved documents an answer drew on),
-which OpenAI clients keep as an extra attribute; ``system_fingerprint`` names
-the model, adapter and index version that produced the answer.
+ragtune adds one field, ``sources`` (the retrieved documents an answer drew on,
+numbered ``n``), which OpenAI clients keep as an extra attribute; since most
+clients show only the message text, the answer text also ends with the same
+numbered sources (``serving.citations: text``). ``system_fingerprint`` names the
+model, adapter and index version that produced the answer.
 """
 
 from __future__ import annotations
@@ -46,13 +48,40 @@ def completion(
                 "logprobs": None,
             }
         ],
-        "usage": {
-            "prompt_tokens": generation.tokens_in,
-            "completion_tokens": generation.tokens_out,
-            "total_tokens": generation.tokens_in + generation.tokens_out,
-        },
+        "usage": usage(generation.tokens_in, generation.tokens_out),
         "sources": sources,
         **({"validity": validity} if validity is not None else {}),
+    }
+
+
+def numbered(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources with their citation number ``n`` (1-based, rank order)."""
+    return [{"n": n, **source} for n, source in enumerate(sources, start=1)]
+
+
+def citations(sources: list[dict[str, Any]]) -> str:
+    """The block the answer text ends with: ``[n] title (doc id, clause)`` per
+    source, "" when there is none."""
+    if not sources:
+        return ""
+    lines = []
+    for source in sources:
+        where = str(source["doc_id"])
+        if source.get("clause"):
+            where += f", clause {source['clause']}"
+        lines.append(
+            f"[{source['n']}] {source.get('title') or source['doc_id']} ({where})"
+        )
+    return "\n\nSources:\n" + "\n".join(lines)
+
+
+def usage(tokens_in: int | None, tokens_out: int | None) -> dict[str, int]:
+    """OpenAI's ``usage`` object; a count the backend could not tell is 0."""
+    prompt, completion = tokens_in or 0, tokens_out or 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
     }
 
 
@@ -60,24 +89,26 @@ def chunk(
     request_id: str,
     created: int,
     model: str,
-    delta: dict[str, Any],
+    delta: dict[str, Any] | None,
     finish_reason: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One ``chat.completion.chunk`` of a stream."""
+    """One ``chat.completion.chunk`` of a stream; ``delta`` None makes the
+    choice-less last chunk that carries ``usage`` (``include_usage``)."""
+    choices = [
+        {
+            "index": 0,
+            "delta": delta,
+            "finish_reason": finish_reason,
+            "logprobs": None,
+        }
+    ]
     return {
         "id": request_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "delta": delta,
-                "finish_reason": finish_reason,
-                "logprobs": None,
-            }
-        ],
+        "choices": [] if delta is None else choices,
         **extra,
     }
 

@@ -23,12 +23,14 @@ from typing import Any
 
 from ragtune.audit import AuditLog
 from ragtune.tasks.index.retrieval import RetrievedChunk
+from ragtune.tasks.serving.auth import Caller
 from ragtune.tasks.serving.output_filter import OutputFilter
 
 log = logging.getLogger(__name__)
 
 SERVED = "answer.served"
 REJECTED = "answer.rejected"
+RETRIEVED = "retrieval.served"
 
 
 class JsonlLog:
@@ -164,6 +166,28 @@ class Recorder:
                 "stream": answer.stream,
                 "completed": answer.completed,
             }
+        )
+
+    def retrieved(
+        self,
+        request_id: str,
+        caller: Caller,
+        query: str,
+        sources: list[RetrievedChunk],
+        index_tag: str | None,
+        index_version: int,
+    ) -> None:
+        """A ``/v1/retrieve`` answer: who read which documents (the query only as
+        a hash, as for answers)."""
+        self.audit.append(
+            RETRIEVED,
+            actor=caller.name,
+            request_id=request_id,
+            api_key_id=caller.api_key_id,
+            question_sha256=question_hash(query),
+            sources=[s.doc_id for s in sources],
+            index_tag=index_tag,
+            index_version=index_version,
         )
 
     def rejected(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ragtune.audit import AuditLog
 from ragtune.tasks.embedding.embedder import Embedder
-from ragtune.tasks.serving.auth import Authenticator
+from ragtune.tasks.serving.auth import Authenticator, Caller
 from ragtune.tasks.serving.chat import ChatService
+from ragtune.tasks.serving.ratelimit import RateLimiter
 from ragtune.tasks.serving.records import JsonlLog
 from ragtune.tasks.serving.resolver import (
     ModelResolver,
@@ -36,6 +38,17 @@ class Runtime:
     audit: AuditLog
     feedback_log: JsonlLog
     query_log: JsonlLog
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+
+    def admit(self, headers: Mapping[str, str]) -> Caller:
+        """The caller, once its key is known and within its rate limit.
+
+        Raises:
+            ApiError: 401 (key), 400 (X-User) or 429 (rate limit).
+        """
+        caller = self.auth.identify(headers)
+        self.limiter.take(caller.api_key_id)
+        return caller
 
     def refresh(self) -> tuple[bool, bool]:
         """Check registry and live tag once; (model changed, index changed)."""

@@ -103,6 +103,15 @@ class EmbeddingRequest(_Strict):
         return [self.input] if isinstance(self.input, str) else list(self.input)
 
 
+class RetrieveRequest(_Strict):
+    """``POST /v1/retrieve``: the chunks an answer would rest on, without the
+    model (for clients that bring their own), in force on ``as_of``."""
+
+    query: str = Field(min_length=1, max_length=8000)
+    k: int | None = Field(None, ge=1, le=50)
+    as_of: date | None = None
+
+
 class FeedbackRequest(_Strict):
     """``POST /v1/feedback``: thumbs or a 1-5 score on one served answer."""
 

@@ -58,10 +58,11 @@ def _streamed(generator, params):  # noqa: ANN001, ANN202
 
 def test_stream_pieces_join_to_the_generated_text(tiny_generator):
     for params in (GREEDY, GenerationParams(max_new_tokens=24, temperature=1.0)):
-        pieces, finish = _streamed(tiny_generator, params)
+        pieces, end = _streamed(tiny_generator, params)
         whole = tiny_generator.generate(MESSAGES, params)
         assert "".join(pieces) == whole.text
-        assert finish == whole.finish_reason  # a cut answer says so when streamed
+        assert end.finish_reason == whole.finish_reason  # a cut answer says so
+        assert (end.tokens_in, end.tokens_out) == (whole.tokens_in, whole.tokens_out)
 
 
 def test_sampling_is_reproducible_from_the_seed(tiny_generator):
@@ -89,7 +90,7 @@ def test_stop_string_cuts_generate_and_stream_alike(tiny_generator):
     assert cut.text == full[: full.index(stop)]
     assert cut.finish_reason == "stop" and cut.tokens_out < GREEDY.max_new_tokens
     pieces, finish = _streamed(tiny_generator, params)
-    assert "".join(pieces) == cut.text and finish == "stop"
+    assert "".join(pieces) == cut.text and finish.finish_reason == "stop"
 
 
 def test_adapter_folder_loads_and_changes_the_answer(

@@ -81,6 +81,11 @@ class _Handler(BaseHTTPRequestHandler):
         events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
         events += [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in PIECES]
         events += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}]
+        if (self.server.requests[-1]["body"].get("stream_options") or {}).get(
+            "include_usage"
+        ):
+            usage = {"prompt_tokens": 31, "completion_tokens": 17, "total_tokens": 48}
+            events += [{"choices": [], "usage": usage}]
         self.wfile.write(b": keep-alive\n\n")
         for event in events:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
@@ -142,12 +147,15 @@ def test_stream_reads_server_sent_events(server):
     while True:
         try:
             pieces.append(next(stream))
-        except StopIteration as end:
-            finish = end.value
+        except StopIteration as stop:
+            end = stop.value
             break
 
     assert pieces == PIECES and server.requests[-1]["body"]["stream"] is True
-    assert finish == "length"  # the upstream's reason, as generate reports it
+    assert end.finish_reason == "length"  # the upstream's reason, as generate's
+    # token counts asked for and read from the stream's last event
+    assert server.requests[-1]["body"]["stream_options"] == {"include_usage": True}
+    assert (end.tokens_in, end.tokens_out) == (31, 17)
 
 
 def test_stop_strings_cut_generate_and_stream_alike(server):

@@ -123,6 +123,7 @@ class Server:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    insecure_local: bool = True  # no keys, loopback: what most tests need
 
     @property
     def url(self) -> str:
@@ -144,6 +145,7 @@ class Server:
         exe = Path(sys.executable).with_name("ragtune")
         args = [str(exe), "serve", "--params", str(self.params)]
         args += ["--port", str(self.port), "--log-level", "warning"]
+        args += ["--insecure-local"] if self.insecure_local else []
         with self.log_path.open("w") as log:
             self.proc = subprocess.Popen(
                 args,
@@ -264,6 +266,7 @@ QUESTION = "How long do we have to send a final response to a complaint?"
 CARD = "4111 1111 1111 1111"
 EMAIL = "jane.doe@example.com"
 ECHO_KEYS = "test-key-one,test-key-two"
+ECHO_ADMIN_KEY = "test-admin-key"
 
 
 def chat_body(question: str = QUESTION, **extra: Any) -> dict[str, Any]:
@@ -318,22 +321,21 @@ def tiny(serve_root: Path, embedder) -> Iterator[TinyRun]:  # noqa: ANN001
 @pytest.fixture(scope="session")
 def echo(serve_root: Path, embedder, echo_upstream: str) -> Iterator[Server]:  # noqa: ANN001
     """``ragtune serve`` over the echoing upstream (provider ``openai``), with a
-    deny term and bearer keys required."""
+    deny term and the shipped key settings: API keys in RAGTUNE_API_KEYS, an
+    admin key in RAGTUNE_ADMIN_KEYS."""
     generation = {
         "provider": "openai",
         "model": "echo",
         "endpoint": echo_upstream,
         "api_key_env": None,
     }
-    serving = {
-        "deny_terms": ["Project Falcon"],
-        "api_keys_env": "RAGTUNE_TEST_SERVE_KEYS",
-        "stream_holdback_chars": 40,
-    }
+    serving = {"deny_terms": ["Project Falcon"], "stream_holdback_chars": 40}
     params = write_params(serve_root, "echo", generation, serving)
     publish_documents(params, embedder)
-    env = {"RAGTUNE_TEST_SERVE_KEYS": ECHO_KEYS}
-    server = Server(params, free_port(), serve_root / "echo.log", env=env)
+    env = {"RAGTUNE_API_KEYS": ECHO_KEYS, "RAGTUNE_ADMIN_KEYS": ECHO_ADMIN_KEY}
+    server = Server(
+        params, free_port(), serve_root / "echo.log", env=env, insecure_local=False
+    )
     try:
         server.start()
         server.wait("/readyz")
@@ -362,6 +364,7 @@ def serving_kit():  # noqa: ANN201
         CARD=CARD,
         EMAIL=EMAIL,
         KEYS=ECHO_KEYS.split(","),
+        ADMIN_KEY=ECHO_ADMIN_KEY,
         DOCUMENTS=DOCUMENTS,
         Server=Server,
         chat_body=chat_body,

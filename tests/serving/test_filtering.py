@@ -36,10 +36,13 @@ def test_pii_and_deny_terms_are_removed_from_the_answer(echo, serving_kit) -> No
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    answer = body["choices"][0]["message"]["content"]
+    answer, _, cited = body["choices"][0]["message"]["content"].partition(
+        "\n\nSources:\n"
+    )
     assert answer == (
         "You asked: My card [card] was charged twice, write to [email] about [removed]"
     )
+    assert cited.startswith("[1] ")
     (record,) = [
         r for r in echo.audit() if r["details"].get("request_id") == body["id"]
     ]
@@ -98,8 +101,17 @@ def test_bearer_key_required_and_logged_by_id_only(echo, serving_kit) -> None:  
         rid = refused.headers["x-request-id"]
         (record,) = [r for r in echo.audit() if r["details"].get("request_id") == rid]
         assert record["action"] == "answer.rejected" and record["actor"] == "anonymous"
-    reload = httpx.post(echo.url + "/admin/reload", timeout=30)
-    assert reload.status_code == 401
+    admin = echo.url + "/admin/reload"
+    assert httpx.post(admin, timeout=30).status_code == 401
+    assert httpx.post(echo.url + "/v1/retrieve", json={"query": "x"}).status_code == 401
+    as_user = httpx.post(admin, headers=_auth(kit), timeout=30)
+    assert as_user.status_code == 403 and as_user.json()["error"]["code"] == "not_admin"
+    as_admin = httpx.post(
+        admin, headers={"Authorization": f"Bearer {kit.ADMIN_KEY}"}, timeout=60
+    )
+    assert as_admin.status_code == 200, as_admin.text
+    (reloaded,) = [r for r in echo.audit() if r["action"] == "serving.reloaded"]
+    assert reloaded["actor"].startswith("key-")
     ok = httpx.post(
         echo.url + CHAT, json=kit.chat_body(), headers=_auth(kit), timeout=60
     )
@@ -111,4 +123,6 @@ def test_bearer_key_required_and_logged_by_id_only(echo, serving_kit) -> None:  
     assert record["actor"].startswith("key-")
     audit_text = echo.log_path.parent.joinpath("state-echo", "audit.jsonl").read_text()
     assert all(key not in audit_text for key in kit.KEYS)
-    assert echo.audit() and echo.settings.serving.api_keys_env
+    # the shipped key settings, not a test's own
+    assert echo.settings.serving.api_keys_env == "RAGTUNE_API_KEYS"
+    assert echo.settings.serving.admin_keys_env == "RAGTUNE_ADMIN_KEYS"

@@ -34,7 +34,9 @@ def test_upstream_down_gives_502_and_a_rejected_record(
     )
     kit.publish_documents(params, embedder)
     settings = load_settings(params)
-    with TestClient(create_app(settings, embedder=embedder, environ={})) as client:
+    with TestClient(
+        create_app(settings, embedder=embedder, insecure_local=True)
+    ) as client:
         _wait_ready(client)
         response = client.post(CHAT, json=kit.chat_body())
         assert response.status_code == 502

@@ -27,14 +27,26 @@ def test_chat_completion_and_stream_through_the_openai_client(
     assert completion.usage is not None and completion.usage.completion_tokens <= 16
     sources = completion.model_extra["sources"]
     assert sources[0]["doc_id"] == "complaints-deadline"
+    # what a client that shows only the message reads: the numbered sources
+    cited = text.split("\n\nSources:\n")[1].splitlines()
+    assert cited == [f"[{s['n']}] {s['title']} ({s['doc_id']})" for s in sources]
 
     stream = client.chat.completions.create(
-        model="ragtune", messages=messages, temperature=0, max_tokens=16, stream=True
+        model="ragtune",
+        messages=messages,
+        temperature=0,
+        max_tokens=16,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert streamed == text
-    assert chunks[-1].choices[0].finish_reason == completion.choices[0].finish_reason
+    *_, finish, last = chunks
+    assert finish.choices[0].finish_reason == completion.choices[0].finish_reason
+    assert last.choices == [] and last.usage is not None
+    assert last.usage.completion_tokens == completion.usage.completion_tokens
+    assert last.usage.prompt_tokens == completion.usage.prompt_tokens
 
 
 def test_embeddings_and_errors_through_the_openai_client(tiny, embedder) -> None:  # noqa: ANN001
@@ -55,4 +67,5 @@ def test_keys_through_the_openai_client(echo, serving_kit) -> None:  # noqa: ANN
     reply = _client(echo.url, serving_kit.KEYS[0]).chat.completions.create(
         model="ragtune", messages=[{"role": "user", "content": "What is APR?"}]
     )
-    assert reply.choices[0].message.content == "You asked: What is APR?"
+    answer, _, cited = reply.choices[0].message.content.partition("\n\nSources:\n")
+    assert answer == "You asked: What is APR?" and cited.startswith("[1] ")

@@ -127,7 +127,7 @@ def test_x_user_is_recorded_as_a_keyed_pseudonym() -> None:
     from ragtune.tasks.serving.auth import pseudonym
 
     key, other = b"k" * 32, b"o" * 32
-    auth = Authenticator.from_env(None, {}, pseudonym_key=key)
+    auth = Authenticator.insecure_local(pseudonym_key=key)
     ana = auth.identify({"x-user": "ana@example.com"}).name
     assert ana == pseudonym("ana@example.com", key) and ana.startswith("user-")
     assert auth.identify({"x-user": "ana@example.com"}).name == ana  # stable
@@ -145,12 +145,59 @@ def test_the_pseudonym_key_is_made_once_owner_only(tmp_path) -> None:  # noqa: A
     assert pseudonym_key(tmp_path) == key
 
 
-def test_open_server_and_missing_key_variable() -> None:
-    assert Authenticator.from_env(None, {}).identify({}).name == "anonymous"
-    with pytest.raises(ConfigError, match="RAGTUNE_KEYS"):
+def test_keys_are_required_unless_insecure_local() -> None:
+    local = Authenticator.insecure_local()
+    assert local.identify({}).name == "anonymous"
+    assert local.identify_admin({}).name == "anonymous"  # loopback: admin open too
+    with pytest.raises(ConfigError, match="RAGTUNE_KEYS.*--insecure-local"):
         Authenticator.from_env("RAGTUNE_KEYS", {"RAGTUNE_KEYS": " , "})
+    with pytest.raises(ConfigError, match="api_keys_env is null"):
+        Authenticator.from_env(None, {})
     with pytest.raises(ApiError, match="X-User"):
-        Authenticator.from_env(None, {}).identify({"x-user": "a\nb"})
+        local.identify({"x-user": "a\nb"})
+
+
+def test_admin_endpoints_need_an_admin_key() -> None:
+    env = {"KEYS": "user-secret", "ADMIN": "admin-secret"}
+    auth = Authenticator.from_env("KEYS", env, admin_env="ADMIN")
+    admin = auth.identify_admin({"authorization": "Bearer admin-secret"})
+    assert admin.api_key_id == key_id("admin-secret")
+    assert auth.identify(
+        {"authorization": "Bearer admin-secret"}
+    ).api_key_id  # a user too
+    with pytest.raises(ApiError) as refused:
+        auth.identify_admin({"authorization": "Bearer user-secret"})
+    assert refused.value.status == 403 and refused.value.code == "not_admin"
+    with pytest.raises(ApiError) as missing:
+        auth.identify_admin({})
+    assert missing.value.status == 401
+    no_admins = Authenticator.from_env("KEYS", env, admin_env="UNSET")
+    with pytest.raises(ApiError) as off:
+        no_admins.identify_admin({"authorization": "Bearer user-secret"})
+    assert off.value.status == 403 and off.value.code == "admin_disabled"
+
+
+def test_each_key_has_its_own_rate_limit() -> None:
+    from ragtune.tasks.serving.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(3, clock=lambda: now[0])
+    for _ in range(3):
+        limiter.take("key-a")
+    with pytest.raises(ApiError) as limited:
+        limiter.take("key-a")
+    error = limited.value
+    assert error.status == 429 and error.code == "rate_limit_exceeded"
+    assert error.headers == {"Retry-After": "20"}  # one request per 20 s refills
+    limiter.take("key-b")  # another key is not slowed by key-a's burst
+    now[0] = 19.0
+    with pytest.raises(ApiError):
+        limiter.take("key-a")
+    now[0] = 20.5
+    limiter.take("key-a")  # refilled
+    unlimited = RateLimiter(0)
+    for _ in range(1000):
+        unlimited.take(None)
 
 
 def test_as_of_is_a_day_and_the_recent_changes_are_named() -> None:

@@ -101,7 +101,7 @@ def test_poller_picks_up_a_new_champion_without_restart(
         embedder=embedder,
         loader=default_loader(local),
         registry=lambda: promoted[0],
-        environ={},
+        insecure_local=True,
     )
     poller = Poller(runtime, interval=0.2)
     poller.start()

@@ -35,12 +35,19 @@ def test_required_keys_missing_from_the_environment(tmp_path: Path) -> None:
     assert "unset or empty" in result.stderr
 
 
-def test_no_open_network_server_without_keys(tmp_path: Path) -> None:
-    (tmp_path / "params.yaml").write_text("{}\n")
-    result = _serve(tmp_path, "--host", "0.0.0.0")
+def test_no_server_without_keys_unless_insecure_local_on_loopback(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "params.yaml").write_text("{}\n")  # the shipped key settings
+    unset = {"RAGTUNE_API_KEYS": ""}
+    result = _serve(tmp_path, env=unset)
     assert result.returncode == 2
-    assert "refusing to serve on 0.0.0.0 without API keys" in result.stderr
-    assert "serving.allow_open_network" in result.stderr
+    assert "RAGTUNE_API_KEYS" in result.stderr and "--insecure-local" in result.stderr
+    result = _serve(tmp_path, "--insecure-local", "--host", "0.0.0.0", env=unset)
+    assert result.returncode == 2
+    assert "--insecure-local serves without API keys, so only on loopback" in (
+        result.stderr
+    )
 
 
 def test_bad_serving_values_and_flags(tmp_path: Path) -> None:

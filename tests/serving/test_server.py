@@ -77,6 +77,13 @@ def test_answer_carries_sources_and_is_audited_and_logged(tiny, serving_kit) -> 
     assert sources[0]["title"] == "Complaint handling rules"
     assert sources[0]["source_path"] == "regulatory/complaints-deadline.md"
     assert len(sources) == len({s["chunk_id"] for s in sources}) == 4
+    # numbered, and cited in the text where every client shows them
+    assert [s["n"] for s in sources] == [1, 2, 3, 4]
+    _, cited = body["choices"][0]["message"]["content"].split("\n\nSources:\n")
+    assert cited.splitlines()[0] == (
+        "[1] Complaint handling rules (complaints-deadline)"
+    )
+    assert len(cited.splitlines()) == 4
     # answered from what is in force today; none of these documents changed lately
     assert body["validity"] == {
         "as_of": date.today().isoformat(),
@@ -130,6 +137,44 @@ def test_stream_joins_to_the_non_streaming_answer(tiny, serving_kit) -> None:  #
     assert [(r["action"], r["details"]["stream"]) for r in records] == [
         ("answer.served", True)
     ]
+
+
+def test_a_stream_ends_with_usage_when_asked(tiny, serving_kit) -> None:  # noqa: ANN001
+    url = tiny.server.url + CHAT
+    whole = httpx.post(url, json=serving_kit.chat_body(), timeout=120).json()
+    body = serving_kit.chat_body(stream=True) | {
+        "stream_options": {"include_usage": True}
+    }
+    with httpx.stream("POST", url, json=body, timeout=120) as response:
+        events = _sse_events(response.read().decode())
+    *chunks, last, done = events
+    assert done == "[DONE]" and last["choices"] == []
+    assert last["usage"] == whole["usage"]  # greedy: the same tokens in and out
+    assert chunks[-1]["choices"][0]["finish_reason"] is not None
+    (logged,) = [
+        q for q in tiny.server.jsonl("query_log.jsonl") if q["request_id"] == last["id"]
+    ]
+    assert logged["tokens_out"] == whole["usage"]["completion_tokens"]
+
+
+def test_retrieval_alone_is_served_filtered_and_audited(tiny, serving_kit) -> None:  # noqa: ANN001
+    url = tiny.server.url + "/v1/retrieve"
+    response = httpx.post(url, json={"query": serving_kit.QUESTION, "k": 2}, timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [h["n"] for h in body["data"]] == [1, 2]
+    top = body["data"][0]
+    assert top["doc_id"] == "complaints-deadline" and "35 business days" in top["text"]
+    assert body["index_tag"] == tiny.tag
+    assert body["validity"]["as_of"] == date.today().isoformat()
+    (record,) = _served(tiny.server.audit(), body["id"])
+    assert record["action"] == "retrieval.served"
+    assert record["details"]["sources"] == [h["doc_id"] for h in body["data"]]
+    assert serving_kit.QUESTION not in json.dumps(record)
+    bad = httpx.post(url, json={"query": "", "k": 99}, timeout=30)
+    assert bad.status_code == 400
+    assert "query" in bad.json()["error"]["message"]
+    assert "k" in bad.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
