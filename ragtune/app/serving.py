@@ -113,7 +113,8 @@ def build_runtime(
     audit = catalog.audit()
     query_log = JsonlLog(settings.path(cfg.query_log or state_dir / "query_log.jsonl"))
     output_filter = OutputFilter(cfg.deny_terms, cfg.pii_kinds)
-    recorder = Recorder(audit, query_log, cfg.min_source_score, output_filter)
+    question_filter = OutputFilter(cfg.deny_terms, cfg.query_log_pii_kinds)
+    recorder = Recorder(audit, query_log, cfg.min_source_score, question_filter)
     chat = ChatService(
         cfg, settings.generation, template, index, resolver, recorder, output_filter
     )

@@ -7,6 +7,8 @@ few numbers that happen to satisfy them (1 in 10 for Luhn, 1 in 97 for IBAN).
 
 from __future__ import annotations
 
+from datetime import date
+
 # ISO 13616 IBAN lengths per country, from the SWIFT IBAN registry. A country that is
 # not listed is not detected: guessing its length would let any code-like string in.
 IBAN_LENGTHS: dict[str, int] = {
@@ -33,6 +35,18 @@ CARD_PREFIXES = ("2", "3", "4", "5", "6")
 _NINO_BAD_FIRST = set("DFIQUV")
 _NINO_BAD_SECOND = set("DFIOQUV")
 _NINO_BAD_PREFIXES = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+
+# UK postcode format (Royal Mail; UK Government Data Standards Catalogue, BS 7666):
+# letters barred from each position of the outward code and from the inward unit.
+_POSTCODE_BAD_FIRST = set("QVX")
+_POSTCODE_BAD_SECOND = set("IJZ")
+_POSTCODE_THIRD = set("ABCDEFGHJKPSTUW")  # the letter of A9A outward codes
+_POSTCODE_FOURTH = set("ABEHMNPRVWXY")  # the letter of AA9A outward codes
+_POSTCODE_BAD_UNIT = set("CIKMOV")
+_POSTCODE_SPECIAL = {"GIR0AA"}  # Girobank, the one code outside the format
+
+# Nobody alive was born before this year; a later year than today's is not a birth.
+EARLIEST_BIRTH_YEAR = 1900
 
 # Social Security numbers the SSA voided after they were printed in advertising.
 _SSN_VOIDED = {"078051120", "219099999"}
@@ -102,3 +116,51 @@ def ssn_valid(digits: str) -> bool:
         and group != "00"
         and serial != "0000"
     )
+
+
+def postcode_valid(compact: str) -> bool:
+    """A UK postcode in the Royal Mail format: outward code A9, A99, A9A, AA9, AA99
+    or AA9A, then the inward code 9AA, with the letters each position never uses.
+
+    The format is checked, not the Postcode Address File: a well-formed code that
+    was never allocated is still reported (it cannot be told from a real one).
+    """
+    compact = compact.upper().replace(" ", "")
+    if compact in _POSTCODE_SPECIAL:
+        return True
+    if not 5 <= len(compact) <= 7:
+        return False
+    outward, inward = compact[:-3], compact[-3:]
+    if not (inward[0].isdigit() and inward[1:].isalpha()):
+        return False
+    if set(inward[1:]) & _POSTCODE_BAD_UNIT:
+        return False
+    return _outward_valid(outward)
+
+
+def _outward_valid(outward: str) -> bool:
+    if not outward[0].isalpha() or outward[0] in _POSTCODE_BAD_FIRST:
+        return False
+    rest = outward[1:]
+    if rest[:1].isalpha():  # AA9, AA99, AA9A
+        if rest[0] in _POSTCODE_BAD_SECOND:
+            return False
+        rest = rest[1:]
+        fourth = _POSTCODE_FOURTH
+    else:  # A9, A99, A9A
+        fourth = _POSTCODE_THIRD
+    if rest.isdigit():
+        return 1 <= len(rest) <= 2
+    return len(rest) == 2 and rest[0].isdigit() and rest[1] in fourth
+
+
+def birth_date_valid(
+    year: int, month: int, day: int, today: date | None = None
+) -> bool:
+    """A real calendar date (no 31 April, 29 February only in leap years) between
+    ``EARLIEST_BIRTH_YEAR`` and ``today``: a birth date cannot lie in the future."""
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return EARLIEST_BIRTH_YEAR <= year and born <= (today or date.today())

@@ -14,7 +14,17 @@ from ragtune.schema import StrictModel
 
 # The detector kinds of tasks/privacy/pii.py, repeated so this module stays free of
 # the detector's imports; tests/privacy/test_gate.py checks the two stay equal.
-PII_KINDS = ("email", "iban", "card", "national_id", "phone", "name")
+PII_KINDS = (
+    "email",
+    "iban",
+    "national_id",
+    "date_of_birth",
+    "bank_account",
+    "card",
+    "phone",
+    "address",
+    "name",
+)
 
 
 class CanaryConfig(StrictModel):

@@ -8,8 +8,9 @@ from pydantic import Field, field_validator, model_validator
 from ragtune.schema import StrictModel
 from ragtune.tasks.privacy.pii import KINDS
 
-# Names are left out by default: answers legitimately name officers, authors and
-# companies, and the issue asks for contact data, account numbers and ids.
+# Names are left out of answers by default: answers legitimately name officers,
+# authors and companies, and the issue asks for contact data, account numbers and
+# ids. The query log redacts every kind (``query_log_pii_kinds``).
 DEFAULT_PII_KINDS = ["email", "phone", "iban", "card", "national_id"]
 
 
@@ -36,6 +37,12 @@ class ServingConfig(StrictModel):
     pii_kinds: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PII_KINDS),
         description=f"PII detectors run on every answer; known: {', '.join(KINDS)}.",
+    )
+    query_log_pii_kinds: list[str] = Field(
+        default_factory=lambda: list(KINDS),
+        description="PII detectors run on the question before the query log keeps "
+        "it (deny terms apply too); all kinds, names included: the drift monitor "
+        "needs topics, not who asked.",
     )
     stream_holdback_chars: int = Field(
         64,
@@ -107,7 +114,7 @@ class ServingConfig(StrictModel):
             raise ValueError("serving.deny_terms holds an empty term")
         return [t.strip() for t in terms]
 
-    @field_validator("pii_kinds")
+    @field_validator("pii_kinds", "query_log_pii_kinds")
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
         unknown = sorted(set(kinds) - set(KINDS))

@@ -1,11 +1,14 @@
-"""The output filter every answer passes, whatever model wrote it.
+"""The output filter every answer passes, whatever model wrote it; the query log
+passes the question through one too, with its own PII kinds.
 
-PII (emails, phones, IBANs, card numbers, national ids) is redacted by the
-detectors in ``tasks/privacy/pii.py``; operator deny terms become ``[removed]``.
-Streams are filtered on a rolling buffer: the last ``holdback`` characters are
-held back until more text arrives, so a card number or a term split across two
-chunks is still seen whole. With ``holdback`` at least the longest string to catch,
-a match not yet complete always starts inside the held-back tail.
+PII (by default emails, phones, IBANs, card numbers, national ids) is redacted by
+the detectors in ``tasks/privacy/pii.py``; operator deny terms become
+``[removed]``. Streams are filtered on a rolling buffer: the last ``holdback``
+characters are held back until more text arrives, so a card number or a term split
+across two chunks is still seen whole. With ``holdback`` at least the longest
+string to catch, a match not yet complete always starts inside the held-back tail;
+a cue ("born", "sort code") is held back with the text its value may still arrive
+in, so the value is never judged without it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ragtune.tasks.privacy.pii import redact, scan
+from ragtune.tasks.privacy.pii import cue_spans, redact, scan
 
 REMOVED = "[removed]"
 DENY_KIND = "deny_term"
@@ -53,8 +56,10 @@ class OutputFilter:
         return Filtered(cleaned, dict(counts))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """Where something would be taken out: PII matches and deny terms."""
+        """Where something would be taken out (PII matches and deny terms), or
+        may still be (a cue with the text after it)."""
         found = [(m.start, m.end) for m in scan(text, self._kinds)]
+        found += cue_spans(text, self._kinds)
         if self._deny is not None:
             found += [m.span() for m in self._deny.finditer(text)]
         return found

@@ -2,9 +2,9 @@
 
 Three records, each for its reader: the hash-chained audit log (who asked, which
 sources, model and index versions, what the filter removed; the question only as
-a hash), the query log (question text with PII redacted, source similarities,
-relevance, latency: what the drift monitor reads) and the feedback log
-(satisfaction tracking).
+a hash), the query log (question text with every PII kind redacted, source
+similarities, relevance, latency: what the drift monitor reads) and the feedback
+log (satisfaction tracking).
 """
 
 from __future__ import annotations
@@ -121,11 +121,11 @@ class Recorder:
         audit: AuditLog,
         query_log: JsonlLog,
         min_source_score: float,
-        output_filter: OutputFilter,
+        question_filter: OutputFilter,
     ) -> None:
         self.audit, self.query_log = audit, query_log
         self.min_source_score = min_source_score
-        self.output_filter = output_filter
+        self.question_filter = question_filter
         self.recent = RecentIds()  # answers feedback may refer to
 
     def served(self, answer: Served) -> None:
@@ -150,9 +150,10 @@ class Recorder:
             {
                 "ts": now_iso(),
                 "request_id": answer.request_id,
-                # Filtered like answers: the drift monitor needs topics, not the
-                # card number a customer pasted into a question.
-                "query": self.output_filter.apply(answer.question).text,
+                # Every PII kind out (serving.query_log_pii_kinds): the drift
+                # monitor needs topics, not the name, birth date or card number a
+                # customer put in a question.
+                "query": self.question_filter.apply(answer.question).text,
                 "top_scores": similarities,
                 "relevant": any(x >= self.min_source_score for x in similarities),
                 "min_source_score": self.min_source_score,

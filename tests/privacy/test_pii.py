@@ -39,6 +39,9 @@ def found(text: str, kinds=None) -> list[tuple[str, str]]:
         ("Dr Amara Okafor chaired", [("name", "Dr Amara Okafor")]),
         ("signed by Helena Marsh, Chief Executive", [("name", "Helena Marsh")]),
         ("ask Ms Varga", [("name", "Ms Varga")]),
+        ("NI number ab 12 34 56 c", [("national_id", "ab 12 34 56 c")]),
+        ("my NI is JG103759A.", [("national_id", "JG103759A")]),
+        ("ni no jg 10 37 59 a please", [("national_id", "jg 10 37 59 a")]),
     ],
 )
 def test_detects_each_kind(text: str, expected: list[tuple[str, str]]) -> None:
@@ -94,7 +97,17 @@ def test_redact_replaces_every_match_and_reports_it() -> None:
 def test_redact_custom_placeholder_and_clean_text() -> None:
     assert redact("mail a@b.io", placeholder="<{kind}>")[0] == "mail <email>"
     assert redact("nothing personal here") == ("nothing personal here", [])
-    assert set(KINDS) == {"email", "phone", "iban", "card", "national_id", "name"}
+    assert set(KINDS) == {
+        "email",
+        "phone",
+        "iban",
+        "card",
+        "national_id",
+        "name",
+        "bank_account",
+        "date_of_birth",
+        "address",
+    }
 
 
 def test_card_followed_by_another_number_is_still_found() -> None:

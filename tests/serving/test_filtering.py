@@ -58,6 +58,35 @@ def test_pii_and_deny_terms_are_removed_from_the_answer(echo, serving_kit) -> No
     assert logged["query"].startswith("My card [card] was charged twice")
 
 
+def test_query_log_redacts_every_kind_while_answers_keep_names(
+    echo,  # noqa: ANN001
+    serving_kit,  # noqa: ANN001
+) -> None:
+    kit = serving_kit
+    question = (
+        "I am Helena Marsh, born 14/03/1985, of 221B Baker Street, London NW1 6XE; "
+        "sort code 12-34-56, account number 12345678, NI number AB 12 34 56 C. "
+        "Why was my standing order refused?"
+    )
+    response = httpx.post(
+        echo.url + CHAT, json=kit.chat_body(question), headers=_auth(kit), timeout=60
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # The answer keeps serving.pii_kinds (no names, dates of birth, addresses or
+    # bank accounts by default: documents name officers and branches).
+    answer = body["choices"][0]["message"]["content"]
+    assert answer == "You asked: " + question.replace("AB 12 34 56 C", "[national_id]")
+    (logged,) = [
+        q for q in echo.jsonl("query_log.jsonl") if q["request_id"] == body["id"]
+    ]
+    assert logged["query"] == (
+        "I am [name], born [date_of_birth], of [address]; sort code [bank_account], "
+        "account number [bank_account], NI number [national_id]. Why was my "
+        "standing order refused?"
+    )
+
+
 def test_pii_split_across_stream_chunks_is_still_caught(echo, serving_kit) -> None:  # noqa: ANN001
     kit = serving_kit
     whole = httpx.post(

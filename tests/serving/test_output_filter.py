@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from ragtune.tasks.privacy import KINDS
 from ragtune.tasks.serving.config import DEFAULT_PII_KINDS, ServingConfig
 from ragtune.tasks.serving.output_filter import REMOVED, OutputFilter
 
@@ -90,3 +91,34 @@ def test_holdback_shorter_than_a_deny_term_is_a_config_error() -> None:
 def test_unknown_pii_kind_is_a_config_error() -> None:
     with pytest.raises(ValidationError, match="unknown PII kind"):
         ServingConfig(pii_kinds=["emails"])
+    with pytest.raises(ValidationError, match="unknown PII kind.*names"):
+        ServingConfig(query_log_pii_kinds=["names"])
+
+
+def test_query_log_redacts_every_kind_by_default_answers_keep_names() -> None:
+    cfg = ServingConfig()
+    assert cfg.query_log_pii_kinds == list(KINDS)
+    assert "name" in cfg.query_log_pii_kinds and "name" not in cfg.pii_kinds
+
+
+# Kinds that need a cue ("born", "sort code") or a postcode after the street.
+PERSONAL = (
+    "Helena Marsh, born on 14 March 1985, lives at Flat 3, 12 High Street, Leeds "
+    "LS1 4AB. Her sort code and account number: 12-34-56 12345678; NI AB 12 34 56 "
+    "C. The policy is effective from 1 September 2026 under clause 7.3.2."
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=len(PERSONAL)), max_size=40))
+def test_stream_never_judges_a_value_without_its_cue(cuts) -> None:
+    out_filter = OutputFilter([], list(KINDS))
+    whole = out_filter.apply(PERSONAL).text
+    assert whole == (
+        "[name], born on [date_of_birth], lives at [address]. Her sort code and "
+        "account number: [bank_account]; NI [national_id]. The policy is effective "
+        "from 1 September 2026 under clause 7.3.2."
+    )
+    bounds = [0, *sorted(cuts), len(PERSONAL)]
+    pieces = [PERSONAL[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert _stream(out_filter, pieces) == whole
