@@ -68,9 +68,7 @@ class ModelRegistry:
         self.cfg = cfg
         self.store = MlflowStore(cfg, Path(state_dir))
         self.index = (index_uri, index_table)
-        self.promotions = PromotionLog(
-            cfg.promotion_log or Path(state_dir) / "promotions.jsonl"
-        )
+        self.promotions = PromotionLog(cfg.promotion_log_path(Path(state_dir)))
         self.index_move = index_move
 
     # -- registering -------------------------------------------------------------
