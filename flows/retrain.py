@@ -32,6 +32,7 @@ from prefect.runtime import flow_run
 from ragtune.app.backends import get_backend
 from ragtune.app.catalog import Catalog
 from ragtune.app.dataset import build_from_settings, check_from_settings
+from ragtune.app.retrain import retrain_target
 from ragtune.app.settings import Settings
 from ragtune.errors import GateFailed
 from ragtune.flows._train_watch import STOPS, signal_name, watch
@@ -39,7 +40,7 @@ from ragtune.flows._wiring import prefect_secret, record, retrying, run_settings
 from ragtune.flows.promotion import run_gates
 from ragtune.tasks.promotion.evaluate import KnowledgeGap
 from ragtune.tasks.retrain import policy
-from ragtune.tasks.retrain.gaps import gap_target, write_gap_slice
+from ragtune.tasks.retrain.gaps import write_gap_slice
 from ragtune.tasks.training.config import QLoRAConfig
 from ragtune.tasks.training.job import TrainingJob, TrainingResult, fingerprint
 from ragtune.tasks.versioning import pin_data
@@ -152,13 +153,7 @@ def retrain(
     settings = run_settings(params_path)
     target = None
     if gap_name is not None:
-        target = gap_target(
-            settings.path(Path(gaps_file or settings.retrain.gaps_file)),
-            gap_name,
-            settings.freshness.classes,
-            settings.training,
-            settings.retrain.gap_training.get(gap_name, {}),
-        )
+        target = retrain_target(settings, gap_name, gaps_file)
         gap = target.gate
     catalog = Catalog.from_settings(settings)
     audit = catalog.audit()

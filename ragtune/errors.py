@@ -27,3 +27,15 @@ class Busy(RagtuneError):
     when it has finished (exit code 3, so schedulers can tell it from a failure)."""
 
     exit_code = 3
+
+
+def yaml_problem(exc: Exception) -> str:
+    """A YAML (or text decoding) error as one line, where and what: PyYAML's own
+    report spans several lines with an excerpt, which breaks the one-line
+    message every refusal prints. Duck-typed, so this module imports no YAML."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    what = problem or " ".join(str(exc).split())
+    if mark is None:
+        return what
+    return f"line {mark.line + 1}, column {mark.column + 1}: {what}"

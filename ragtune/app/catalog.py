@@ -185,4 +185,4 @@ class Catalog:
     @property
     def promotions_path(self) -> Path:
         """The promotion log: every champion move (see ``PromotionLog``)."""
-        return self.registry_cfg.promotion_log or self.state_dir / "promotions.jsonl"
+        return self.registry_cfg.promotion_log_path(self.state_dir)

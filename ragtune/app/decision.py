@@ -13,6 +13,23 @@ from ragtune.app.catalog import Catalog
 from ragtune.app.settings import Settings
 
 
+def check_decision_request(
+    settings: Settings, gaps_file: Path, only: Sequence[str] | None = None
+) -> None:
+    """The checks that measure nothing, run by the CLI before Prefect starts (a
+    flow run costs seconds before its first step; the flow runs them again for
+    runs started elsewhere): the gaps file reads and validates, every gap asked
+    for is in it, and an index is live to measure against.
+
+    Raises:
+        InputError: naming the file, the gap or the missing index.
+    """
+    from ragtune.tasks.decision.gaps import load_gaps
+
+    load_gaps(gaps_file, known_classes=settings.freshness.classes).select(only)
+    Catalog.from_settings(settings).index.require_live("decide")
+
+
 def run_decision(
     settings: Settings,
     gaps_file: Path,

@@ -84,6 +84,56 @@ def price_key(gen: GenerationConfig) -> str | None:
     return "tiny" if gen.provider == "tiny" else gen.model
 
 
+def check_eval_request(
+    settings: Settings,
+    *,
+    config_names: Sequence[str] | None = None,
+    adapter: Path | None = None,
+    eval_path: Path | None = None,
+    split: str = "test",
+    model: str | None = None,
+) -> None:
+    """The checks that load no model, run by the CLI before Prefect starts (a
+    flow run costs seconds before its first step; :func:`evaluate` finds the
+    same problems again for runs started elsewhere).
+
+    Whether a fine-tuned configuration has an adapter is settled here only when
+    no registry exists; otherwise the registry is read once, by the run.
+
+    Raises:
+        InputError: a missing adapter folder or eval set, a bad qrels split, an
+            unknown configuration, a model that is neither "champion" nor a
+            version, or a RAG configuration with no live index.
+    """
+    from ragtune.tasks.registry.lookup import check_model_name
+
+    if adapter is not None and not adapter.is_dir():
+        raise InputError(f"--adapter {adapter}: no such adapter folder")
+    if model is not None:
+        check_model_name(model)
+    load_beir(eval_path or settings.path(settings.data.eval_path), split)
+    every = {c.name: c for c in standard_configs(fine_tuned=True)}
+    unknown = [n for n in config_names or () if n not in every]
+    if unknown:
+        raise InputError(
+            f"unknown configuration(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(every)}"
+        )
+    catalog = Catalog.from_settings(settings)
+    no_adapter = adapter is None and settings.generation.adapter is None
+    if no_adapter and not catalog.registry_exists():  # nothing to read or download
+        select_configs(settings, fine_tuned_adapter(settings, model), config_names)
+    names = config_names or list(every)
+    if any(every[n].rag for n in names) and catalog.index.open_live() is None:
+        raise InputError(NO_LIVE_INDEX)
+
+
+NO_LIVE_INDEX = (
+    "no live index yet: run `ragtune refresh` first, or evaluate prompting "
+    "only with --config base"
+)
+
+
 def live_retriever(settings: Settings) -> Retriever:
     """Hybrid search with full chunk texts on the live index."""
     from ragtune.tasks.embedding.embedder import build_embedder
@@ -91,10 +141,7 @@ def live_retriever(settings: Settings) -> Retriever:
 
     table = Catalog.from_settings(settings).index.open_live()
     if table is None:
-        raise InputError(
-            "no live index yet: run `ragtune refresh` first, or evaluate prompting "
-            "only with --config base"
-        )
+        raise InputError(NO_LIVE_INDEX)
     embedder = build_embedder(settings.embedding)
     return index_retriever(
         table, embedder, settings.evaluation.search_k, settings.index

@@ -53,6 +53,23 @@ def check_refresh_request(
         repository_of(Path(kb) if kb else settings.path(settings.data.kb_path), rev)
 
 
+def check_rollback_tag(settings: Settings, tag: str) -> None:
+    """Refuse a tag that was never published, before the index-rollback flow
+    starts (a flow run costs seconds before its first step; the flow checks
+    again under the index lock).
+
+    Raises:
+        InputError: no published tag has that name (the message lists them).
+    """
+    index = Catalog.from_settings(settings).index
+    tags = [t.tag for t in index.tags()]
+    if tag not in tags:
+        known = ", ".join(tags) or "none"
+        raise InputError(
+            f"index {index.table}: no published tag {tag!r} (known: {known})"
+        )
+
+
 def unrecorded_publish(catalog: Catalog) -> LedgerEntry | None:
     """The index's last publish if the audit log has no record of it.
 

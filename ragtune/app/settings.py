@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from ragtune.errors import ConfigError
+from ragtune.errors import ConfigError, yaml_problem
 from ragtune.schema import StrictModel
 from ragtune.tasks.backends.config import BackendConfig
 from ragtune.tasks.dataset.config import DatasetConfig
@@ -148,7 +148,7 @@ def apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, A
         try:
             _set_nested(raw, keys, value)
         except yaml.YAMLError as exc:
-            problem = str(exc).splitlines()[0]
+            problem = yaml_problem(exc)
             raise ConfigError(f"{name}: not a valid YAML value ({problem})") from None
     return raw
 
@@ -197,7 +197,9 @@ def load_settings(
         try:
             raw = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{params} is not valid YAML: {exc}") from None
+            raise ConfigError(
+                f"{params} is not valid YAML: {yaml_problem(exc)}"
+            ) from None
     elif explicit:
         raise ConfigError(f"{params}: params file not found")
     if not isinstance(raw, dict):
@@ -227,7 +229,7 @@ def _read_mapping(path: Path, what: str) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return raw

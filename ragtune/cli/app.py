@@ -1,6 +1,7 @@
 """The typer app, shared options and output helpers for every command group.
 
-Exit codes: 0 ok, 1 a gate or check said no, 2 bad input or configuration.
+Exit codes: 0 ok, 1 a gate or check said no, 2 bad input or configuration, 3 busy
+(another run holds a lock).
 ``--json`` prints exactly one JSON object on stdout and nothing else there.
 """
 
@@ -10,11 +11,13 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer import rich_utils
 
 from ragtune.app.settings import Settings, load_settings
 from ragtune.errors import RagtuneError
@@ -77,22 +80,49 @@ def _quiet_expected_errors() -> None:
     if os.environ.get("RAGTUNE_DEBUG"):
         return
     for name in ("prefect.flow_runs", "prefect.task_runs"):
-        logging.getLogger(name).addFilter(_ExpectedErrorsWithoutTraceback())
+        logger = logging.getLogger(name)
+        # once per logger: main() runs many times in one process under tests
+        if not any(
+            isinstance(f, _ExpectedErrorsWithoutTraceback) for f in logger.filters
+        ):
+            logger.addFilter(_ExpectedErrorsWithoutTraceback())
 
 
-def main() -> None:
-    """Console-script entry point: map ragtune errors to exit codes and messages."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: map ragtune errors to exit codes and messages.
+
+    ``argv`` (default ``sys.argv[1:]``) lets tests run the whole entry point in
+    process. Usage errors (an unknown flag, a value a flag refuses: typer's
+    vendored click raises them) are caught here too, shown as typer shows them,
+    so that under ``--json`` they also print the one JSON object on stdout.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
     _runtime_defaults()
     _quiet_expected_errors()
     _EMITTED.clear()
     try:
-        app()
+        code = app(args=args, prog_name="ragtune", standalone_mode=False)
     except RagtuneError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        # scripts read stdout: one JSON object, the error when nothing else came
-        if "--json" in sys.argv[1:] and not _EMITTED:
-            emit_json({"error": str(exc), "exit_code": exc.exit_code})
-        sys.exit(exc.exit_code)
+        _fail(f"[bold red]error:[/] {exc}", str(exc), exc.exit_code, args)
+    except typer.TyperException as exc:  # bad flags or values: nothing ran yet
+        rich_utils.rich_format_error(exc)
+        _fail(None, exc.format_message(), exc.exit_code, args)
+    except typer.Abort:
+        rich_utils.rich_abort_error()
+        sys.exit(1)
+    if isinstance(code, int) and code:  # typer.Exit(n), --help and friends
+        sys.exit(code)
+
+
+def _fail(shown: str | None, message: str, code: int, args: list[str]) -> NoReturn:
+    """Print ``shown`` on stderr (one logical line: never wrapped at the console
+    width, so logs and greps see it whole), the error as JSON on stdout under
+    ``--json`` when the command wrote nothing there, then exit ``code``."""
+    if shown is not None:
+        err_console.print(shown, highlight=False, soft_wrap=True)
+    if "--json" in args and not _EMITTED:  # scripts read stdout: one JSON object
+        emit_json({"error": message, "exit_code": code})
+    sys.exit(code)
 
 
 @app.callback()

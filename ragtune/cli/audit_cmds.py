@@ -17,7 +17,13 @@ app.add_typer(audit_app, name="audit")
 
 def _audit_log(params: Path | None, log: Path | None):  # noqa: ANN202 - AuditLog
     """``--log`` (another log of the project, e.g. the promotion log), else the
-    project's audit log; keyed and anchored as params.yaml says."""
+    project's audit log; keyed and anchored as params.yaml says.
+
+    A ``--log`` that names no file is a typo, not an empty chain: checking it
+    would report "0 records, chain intact" about nothing.
+    """
+    if log is not None and not log.is_file():
+        raise InputError(f"--log {log}: no such audit log file")
     return Catalog.from_settings(load(params)).audit(log)
 
 
@@ -130,11 +136,12 @@ def export(
 
     if not out.parent.is_dir():
         raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    start, end = _when(since, "--since"), _when(until, "--until")
     settings = load(params)
     log = Catalog.from_settings(settings).audit()
     result = log.verify()
     _refuse_broken(log.path, result)
-    rows = export_rows(log.records(), action, _when(since), _when(until))
+    rows = export_rows(log.records(), action, start, end)
     with out.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(
             fh, fieldnames=["ts", "action", "actor", "details", "hash"]
@@ -144,11 +151,13 @@ def export(
     console.print(f"{len(rows)} of {result.records} records written to {out}")
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(value: str | None, flag: str) -> datetime | None:
     if value is None:
         return None
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date or time") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date or time", param_hint=f"'{flag}'"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)

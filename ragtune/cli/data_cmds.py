@@ -55,10 +55,14 @@ def validate(
     elif not quiet:
         _print_validation(payload)
     if not report.passed:
+        # the first file's reasons too: under --json or --quiet stderr is all a
+        # person reads, and the count alone does not say what to fix
+        first = report.rejected[0] if report.rejected else None
+        example = f"{first.source_path}: {'; '.join(first.reasons)}; " if first else ""
         raise GateFailed(
             f"{len(report.rejected)} of {report.n_files} files quarantined "
             f"({report.quarantine_share:.1%} > {report.max_quarantine_share:.0%}); "
-            f"see {path}"
+            f"{example}see {path}"
         )
 
 
@@ -150,7 +154,9 @@ def _parse_day(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"--today {value!r} is not an ISO date") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date", param_hint="'--today'"
+        ) from None
 
 
 @app.command()

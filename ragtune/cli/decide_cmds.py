@@ -15,7 +15,6 @@ from rich.markdown import Markdown
 
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 from ragtune.cli.progress_view import progress_bars
-from ragtune.errors import InputError
 
 
 @app.command()
@@ -35,11 +34,12 @@ def decide(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend RAG, fine-tuning, both or neither for each gap, from evidence."""
+    from ragtune.app.decision import check_decision_request
     from ragtune.flows.decide import decide as decide_flow
 
-    load(params)  # bad params: exit 2 before Prefect starts
-    if not gaps_file.is_file():
-        raise InputError(f"gaps file {gaps_file} not found")
+    # bad params, a bad gaps file, an unknown gap or no index: exit 2 before
+    # Prefect starts
+    check_decision_request(load(params), gaps_file, gap or None)
     with progress_bars("decide: measuring retrieval and answers per gap"):
         record = decide_flow(
             gaps_file=str(gaps_file.resolve()),

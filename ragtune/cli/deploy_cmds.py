@@ -17,7 +17,7 @@ import typer
 
 from ragtune.app.settings import Settings
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
-from ragtune.errors import ConfigError
+from ragtune.errors import ConfigError, InputError
 from ragtune.flows.automations import PREFIX, automation_documents
 from ragtune.flows.deployments import (
     DeploymentSpec,
@@ -61,6 +61,10 @@ def deploy(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create work pools, deployments and automations on the Prefect server."""
+    if write_yaml is not None and not write_yaml.parent.is_dir():
+        raise InputError(
+            f"--write-yaml {write_yaml}: folder {write_yaml.parent} does not exist"
+        )
     settings = load(params)
     specs = specs_for(settings)
     if write_yaml is not None:

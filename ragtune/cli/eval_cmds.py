@@ -49,9 +49,19 @@ def eval_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Evaluate base, base+RAG and (with an adapter) fine-tuned configurations."""
+    from ragtune.app.evaluation import check_eval_request
     from ragtune.flows.evaluate import evaluate
 
-    load(params)  # bad params: exit 2 before Prefect starts
+    # bad params, a missing folder, an unknown configuration: exit 2 before
+    # Prefect starts
+    check_eval_request(
+        load(params),
+        config_names=configs or None,
+        adapter=adapter,
+        eval_path=eval_path,
+        split=split,
+        model=model,
+    )
     with progress_bars("evaluate: answering the eval set per configuration"):
         body = evaluate(
             params_path=str(params) if params else None,

@@ -109,7 +109,9 @@ def query(
     if all_dates and as_of is not None:
         raise typer.BadParameter("--all-dates and --as-of exclude each other")
     day = None if all_dates else (_day(as_of) or date.today())
-    hits = run_query(load(params), text, k, classes or None, day, include_superseded)
+    settings = load(params)
+    settings.freshness.check_classes(classes)  # a typo is named before any search
+    hits = run_query(settings, text, k, classes or None, day, include_superseded)
     if as_json:
         payload = {"query": text, "as_of": day.isoformat() if day else None}
         emit_json(payload | {"hits": [_hit_json(h, day) for h in hits]})
@@ -180,7 +182,9 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date (YYYY-MM-DD)", param_hint="'--as-of'"
+        ) from None
 
 
 @index_app.command("tags")
@@ -219,9 +223,11 @@ def index_rollback(
 ) -> None:
     """Serve a previously published index version again (the index-rollback
     flow: audited, with the ``ragtune.index.rolled-back`` event)."""
+    from ragtune.app.index import check_rollback_tag
     from ragtune.flows.rollback import index_rollback as rollback_flow
 
-    load(params)  # a bad params file fails here, before Prefect starts
+    # a bad params file or an unknown tag fails here, before Prefect starts
+    check_rollback_tag(load(params), tag)
     summary = rollback_flow(tag, actor=by, params_path=str(params) if params else None)
     if as_json:
         emit_json(summary)

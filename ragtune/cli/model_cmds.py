@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ragtune.app.settings import Settings
 from ragtune.cli.app import JSON_OPTION, PARAMS_OPTION, app, console, emit_json, load
 
 model_app = typer.Typer(
@@ -112,6 +113,23 @@ def _print_listing(listing: dict[str, Any]) -> None:
     )
 
 
+def _check_eligible(settings: Settings, version: int) -> None:
+    """Refuse a version no rollback may restore from the promotion log alone,
+    before MLflow opens (it creates its database on first use) or the rollback
+    flow starts; both paths check again when they plan."""
+    from datetime import UTC, datetime
+
+    from ragtune.app.catalog import Catalog
+    from ragtune.tasks.registry.promotion_log import PromotionLog
+    from ragtune.tasks.registry.rollback import rollback_target
+
+    catalog = Catalog.from_settings(settings)
+    cfg = catalog.registry_cfg
+    log = PromotionLog(catalog.audit(catalog.promotions_path))  # keyed, anchored
+    days = cfg.rollback_window_days
+    rollback_target(log, cfg.model_name, version, days, datetime.now(UTC))
+
+
 @model_app.command("rollback")
 def model_rollback(
     version: int = typer.Argument(..., help="A version from `ragtune model list`."),
@@ -135,6 +153,7 @@ def model_rollback(
     from ragtune.tasks.promotion.outcomes import audit_outcome, transition_summary
 
     settings = load(params)
+    _check_eligible(settings, version)
     if via_flow:
         from ragtune.flows.rollback import rollback as rollback_flow
 

@@ -56,7 +56,13 @@ def retrain(
 
     if gaps_file is not None and gap is None:
         raise typer.BadParameter("--gaps needs --gap NAME")
-    load(params)
+    from ragtune.app.retrain import check_retrain_request
+    from ragtune.flows._wiring import prefect_secret
+
+    # bad params, a missing key, an unknown gap: exit 2 before Prefect starts
+    check_retrain_request(
+        load(params), backend, gap, gaps_file, secret_resolver=prefect_secret
+    )
     try:
         with (
             sigterm_raises(),

@@ -116,6 +116,8 @@ class Backend(Protocol):
 
     def progress(self, handle: JobHandle) -> Progress | None: ...
 
+    def check_credentials(self) -> None: ...
+
     def fetch_artifacts(self, handle: JobHandle, dest: Path) -> TrainingResult: ...
 
 
@@ -247,6 +249,14 @@ class BaseBackend:
         base = base if base.is_absolute() else self.root / base
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         return base / self.name / f"{run_name}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+    def check_credentials(self) -> None:
+        """Raise ConfigError when a credential this backend needs is missing.
+
+        Reads the environment (or a Secret block) and contacts no service, so the
+        CLI runs it before a retrain builds or gates anything: a missing key is
+        then named in a second, not after the dataset work. None by default.
+        """
 
     def _check_ready(self) -> None:
         """Raise ConfigError when credentials or settings are missing."""

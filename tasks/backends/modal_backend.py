@@ -135,8 +135,11 @@ class ModalBackend(BaseBackend):
         )
         return token_id, secret
 
-    def _check_ready(self) -> None:
+    def check_credentials(self) -> None:
         self._tokens()
+
+    def _check_ready(self) -> None:
+        self.check_credentials()
         try:
             import modal  # noqa: F401
         except ImportError:

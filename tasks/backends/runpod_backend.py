@@ -121,9 +121,12 @@ class RunPodBackend(BaseBackend):
             )
         return endpoint
 
-    def _check_ready(self) -> None:
+    def check_credentials(self) -> None:
         self._key()
         self._endpoint()
+
+    def _check_ready(self) -> None:
+        self.check_credentials()
 
     def _request(self, method: str, path: str, body: dict | None = None) -> dict:
         """One API call; errors name the call and status, never the key."""

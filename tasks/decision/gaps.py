@@ -20,7 +20,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ragtune.errors import InputError
+from ragtune.errors import InputError, yaml_problem
 from ragtune.tasks.decision.config import FREQUENCIES, FineTunePlan, ModelPrice
 
 GapType = Literal[
@@ -200,7 +200,12 @@ def load_gaps(path: Path, known_classes: Collection[str] | None = None) -> GapsF
     try:
         gaps = GapsFile.model_validate_json(json.dumps(raw, default=str), strict=True)
     except ValidationError as exc:
-        lines = "\n  ".join(_describe(e, raw) for e in exc.errors())
+        errors = exc.errors()
+        # pydantic counts a list whose gaps all failed as empty too; that error
+        # only repeats the ones that name the gap
+        if any(e["loc"][:1] == ("gaps",) and len(e["loc"]) > 1 for e in errors):
+            errors = [e for e in errors if e["loc"] != ("gaps",)]
+        lines = "\n  ".join(_describe(e, raw) for e in errors)
         raise InputError(f"{path} is invalid:\n  {lines}") from None
     problems = [p for g in gaps.gaps for p in _check_names(g, known_classes)]
     problems += [p for g in gaps.gaps for p in _check_schema_file(g, path.parent)]
@@ -223,7 +228,7 @@ def _read_yaml(path: Path) -> Any:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from None
+        raise InputError(f"{path} is not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping with a 'gaps' list")
     return raw

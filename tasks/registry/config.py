@@ -61,6 +61,10 @@ class RegistryConfig(StrictModel):
         "<state_dir>/promotions.jsonl.",
     )
 
+    def promotion_log_path(self, state_dir: Path) -> Path:
+        """``promotion_log``, or its default in the state folder."""
+        return self.promotion_log or Path(state_dir) / "promotions.jsonl"
+
     @field_validator("rollback_window_days")
     @classmethod
     def _window_floor(cls, value: int) -> int:

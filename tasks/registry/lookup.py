@@ -21,6 +21,17 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 
 
+def check_model_name(which: str) -> None:
+    """Refuse a model that is neither "champion" nor a version number (a model
+    name or a path is a common slip), before any registry is opened.
+
+    Raises:
+        InputError: naming what was given and what is accepted.
+    """
+    if which != CHAMPION and not which.isdigit():
+        raise InputError(f"model {which!r}: give 'champion' or a version number")
+
+
 def local_adapter(registry: ModelRegistry, info: ModelVersionInfo, cache: Path) -> Path:
     """The version's adapter folder on this machine (fetched once into ``cache``)."""
     from ragtune.tasks.promotion.adapters import adapter_path
@@ -47,8 +58,7 @@ def registered_adapter(
         InputError: ``which`` is neither "champion" nor a number, or (when
             ``required``) the registry has no champion or no such version.
     """
-    if which != CHAMPION and not which.isdigit():
-        raise InputError(f"model {which!r}: give 'champion' or a version number")
+    check_model_name(which)
     if registry is None:
         if required:
             raise InputError("no model registry yet: run `ragtune retrain` first")

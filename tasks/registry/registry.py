@@ -71,8 +71,7 @@ class ModelRegistry:
         self.store = MlflowStore(cfg, Path(state_dir))
         self.index = (index_uri, index_table)
         self.promotions = PromotionLog(
-            promotion_log
-            or AuditLog(cfg.promotion_log or Path(state_dir) / "promotions.jsonl")
+            promotion_log or AuditLog(cfg.promotion_log_path(Path(state_dir)))
         )
         self.index_move = index_move
 

@@ -70,10 +70,28 @@ def plan_rollback(
         GateFailed: the promotion log's hash chain is broken.
     """
     days = store.cfg.rollback_window_days
-    history = promotions.verified_history(store.name)
+    tag = rollback_target(promotions, store.name, to_version, days, now)
+    return plan_transition(
+        store, index, "rollback", to_version, tag, actor, reason, now
+    )
+
+
+def rollback_target(
+    promotions: PromotionLog, model: str, to_version: int, days: int, now: datetime
+) -> str:
+    """The index tag ``to_version`` served with, when a rollback may restore it.
+
+    Reads the promotion log alone, never MLflow: the CLI refuses an ineligible
+    version with it before a registry database is opened (and created) or a
+    rollback flow starts.
+
+    Raises:
+        InputError: the version never served, or not within the window (the
+            message lists the eligible versions).
+        GateFailed: the promotion log's hash chain is broken.
+    """
+    history = promotions.verified_history(model)
     targets = rollback_targets(history, now, days)
     if to_version not in targets:
         raise InputError(refusal(to_version, history, now, days))
-    return plan_transition(
-        store, index, "rollback", to_version, targets[to_version], actor, reason, now
-    )
+    return targets[to_version]

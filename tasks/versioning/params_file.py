@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ragtune.errors import ConfigError
+from ragtune.errors import ConfigError, yaml_problem
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML: {yaml_problem(exc)}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
