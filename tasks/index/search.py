@@ -16,7 +16,9 @@ GIL while they work). The results are those of running them one after the other.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -56,7 +58,8 @@ _STOP_WORDS = frozenset(
     "you your".split()
 )
 # Runs the full-text side of searches; shared, so a search starts no thread.
-_TEXT_SIDE = ThreadPoolExecutor(thread_name_prefix="ragtune-fts")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,8 @@ def both_candidates(
     """The vector and full-text candidate lists, the full-text query running on a
     worker thread meanwhile; it is waited for even when the vector side fails, so
     no query outlives the search."""
-    text = _TEXT_SIDE.submit(text_candidates, table, query, where, candidates, columns)
+    pool = _text_side()
+    text = pool.submit(text_candidates, table, query, where, candidates, columns)
     try:
         vector_rows = vector_candidates(
             table, embedder, query, where, candidates, cfg, columns
@@ -172,6 +176,27 @@ def both_candidates(
     finally:
         wait([text])
     return vector_rows, text.result()
+
+
+def _text_side() -> ThreadPoolExecutor:
+    """The pool, made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(thread_name_prefix="ragtune-fts")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool came along without its threads (a
+    task sent to it would wait on workers that do not exist there), and its lock
+    may have been held; start both afresh, as LanceDB does with its own loop."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def hit_columns(table: Table) -> list[str]:

@@ -198,13 +198,25 @@ def test_rows_written_after_the_filter_indexes_are_searched_and_filtered(tables)
             plain, EMBEDDER, query, ROWS, candidates=ROWS + 12, in_force_on=day,
             classes=["regulatory"], cfg=CFG,
         )  # fmt: skip
-        assert hits == same
+        # Lance orders equal BM25 scores of indexed and flat-scanned rows
+        # differently from one run to the next, on either path (measured: the
+        # plain path alone gives two orders over 30 runs), so with unindexed rows
+        # only what ties cannot move is compared: the hits, the vector side's
+        # ranks and which chunks the full-text side found.
+        assert _tie_free(hits) == _tie_free(same)
         assert {h.category for h in hits} == {"regulatory"}
         assert all(h.in_force_on(day) for h in hits)
     found = {h.chunk_id for h in hits}
     assert found & {
         r["chunk_id"] for r in late if _in_filter(r, ["regulatory"], day, False)
     }
+
+
+def _tie_free(hits: list) -> tuple:
+    return (
+        {(h.chunk_id, h.vector_rank) for h in hits},
+        {h.chunk_id for h in hits if h.text_rank is not None},
+    )
 
 
 def test_retrieve_reads_the_hit_vectors_it_scores_with(tables):
@@ -244,3 +256,16 @@ def test_filter_indexes_catch_up_past_the_lag_only(tables):
         fast.index_stats(f"{column}_idx").num_unindexed_rows == 0
         for column in FILTER_INDEXES
     )
+
+
+def test_after_a_fork_searches_use_a_new_worker_pool(tables):
+    # What the at-fork hook does in a child, called here: a real fork is left
+    # out, since Lance itself warns it is not fork-safe.
+    from ragtune.tasks.index import search
+
+    fast, _ = tables
+    want = hybrid_search(fast, EMBEDDER, "mortgage fee", 5, cfg=CFG)
+    parents = search._text_side()  # noqa: SLF001
+    search._forget_pool()  # noqa: SLF001
+    assert search._text_side() is not parents  # noqa: SLF001
+    assert hybrid_search(fast, EMBEDDER, "mortgage fee", 5, cfg=CFG) == want
