@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from lancedb.index import BTree
+from lancedb.index import Bitmap, BTree
 from lancedb.table import Table
 
 from ragtune.tasks.index.config import IndexConfig
@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 
 KEY_COLUMN = "chunk_id"
 KEY_INDEX_NAME = "chunk_id_idx"
+# The columns every search prefilters on (class, date in force): without an
+# index Lance scans them for each query, which grows with the table.
+FILTER_INDEXES: dict[str, type[BTree] | type[Bitmap]] = {
+    "category": Bitmap,  # a handful of classes: one bitmap each
+    "effective_date": BTree,
+    "valid_until": BTree,
+}
 
 
 def maintain(table: Table, cfg: IndexConfig) -> list[str]:
@@ -38,6 +45,7 @@ def maintain(table: Table, cfg: IndexConfig) -> list[str]:
     """
     actions = compact_if_fragmented(table, cfg.compact_min_fragments)
     actions += ensure_key_index(table, cfg.index_lag_rows)
+    actions += ensure_filter_indexes(table, cfg.index_lag_rows)
     actions += ensure_search_indexes(table, cfg)
     return actions
 
@@ -78,3 +86,32 @@ def ensure_key_index(table: Table, lag_rows: int = 0) -> list[str]:
     table.to_lance().optimize.optimize_indices(index_names=[current.name])
     table.checkout_latest()
     return [f"updated key index {current.name} (+{pending} rows)"]
+
+
+def ensure_filter_indexes(table: Table, lag_rows: int = 0) -> list[str]:
+    """Scalar indexes on the prefilter columns (``FILTER_INDEXES``) the table has.
+
+    A prefilter is evaluated before ranking on every search; with these indexes
+    Lance answers it from the index instead of reading the columns of every row.
+    Rows written since an index was built are scanned meanwhile, so results never
+    depend on the lag; once more than ``lag_rows`` are, the indexes are updated.
+    """
+    names = set(table.schema.names)
+    indices = {tuple(ix.columns): ix for ix in table.list_indices()}
+    actions, stale = [], []
+    for column, kind in FILTER_INDEXES.items():
+        if column not in names:  # a table from before the validity columns
+            continue
+        current = indices.get((column,))
+        if current is None:
+            table.create_index(column, config=kind(), name=f"{column}_idx")
+            actions.append(f"created filter index {column}_idx")
+            continue
+        pending = table.index_stats(current.name).num_unindexed_rows
+        if pending > lag_rows:
+            stale.append(current.name)
+            actions.append(f"updated filter index {current.name} (+{pending} rows)")
+    if stale:
+        table.to_lance().optimize.optimize_indices(index_names=stale)
+        table.checkout_latest()
+    return actions

@@ -20,9 +20,7 @@ from lancedb.table import Table
 
 from ragtune.tasks.embedding.embedder import Embedder
 from ragtune.tasks.index.config import IndexConfig
-from ragtune.tasks.index.embed_cache import in_filter
 from ragtune.tasks.index.search import hybrid_search
-from ragtune.tasks.index.search_indexes import VECTOR_COLUMN
 
 
 class Retriever(Protocol):
@@ -105,6 +103,7 @@ def retrieve(
     ``classes`` when given; names outside ``known_classes`` are refused; only
     text in force on ``in_force_on`` when given)."""
     recorder = _RecordingEmbedder(embedder)
+    vectors: dict[str, np.ndarray] = {}  # the hits' vectors, read by the search
     hits = hybrid_search(
         table,
         recorder,
@@ -114,10 +113,10 @@ def retrieve(
         in_force_on=in_force_on,
         known_classes=known_classes,
         cfg=cfg,
+        vectors=vectors,
     )
     if not hits or recorder.last is None:
         return []
-    vectors = chunk_vectors(table, [h.chunk_id for h in hits])
     query = np.asarray(recorder.last[0], dtype=np.float32)
     return [
         RetrievedChunk(
@@ -137,21 +136,6 @@ def retrieve(
         )
         for h in hits
     ]
-
-
-def chunk_vectors(table: Table, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-    """``chunk_id -> vector`` at the table's checked-out version."""
-    rows = table.to_lance().to_table(
-        columns=["chunk_id", VECTOR_COLUMN], filter=in_filter("chunk_id", chunk_ids)
-    )
-    return {
-        chunk_id: np.asarray(vector, dtype=np.float32)
-        for chunk_id, vector in zip(
-            rows["chunk_id"].to_pylist(),
-            rows[VECTOR_COLUMN].to_pylist(),
-            strict=True,
-        )
-    }
 
 
 def index_retriever(

@@ -6,17 +6,27 @@ RRF rather than a weighted sum of scores: cosine distances and BM25 scores live 
 unrelated scales that drift as the corpus changes, while ranks do not. A chunk's
 fused score is ``sum over the lists it appears in of 1 / (rrf_k + rank)``, with
 ranks from 1 (Cormack, Clarke & Buettcher, SIGIR 2009, where k=60).
+
+The two retrievers are independent queries, so the full-text one runs on a worker
+thread while the caller's thread embeds the question and runs the vector one: a
+search costs the slower side, not the sum (LanceDB and the embedder release the
+GIL while they work). The results are those of running them one after the other.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from lancedb.query import MatchQuery
 from lancedb.table import Table
 
@@ -47,6 +57,9 @@ _STOP_WORDS = frozenset(
     "on or our the their this to was we what when where which who why will with "
     "you your".split()
 )
+# Runs the full-text side of searches; shared, so a search starts no thread.
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ def hybrid_search(
     known_classes: Collection[str] | None = None,
     cfg: IndexConfig | None = None,
     include_superseded: bool = False,
+    vectors: dict[str, np.ndarray] | None = None,
 ) -> list[SearchHit]:
     """Search the given table version with both retrievers and fuse the ranks.
 
@@ -115,6 +129,10 @@ def hybrid_search(
         include_superseded: With ``in_force_on``, also return text that had
             stopped applying by then (not text that had not started); such hits
             carry ``valid_until`` and ``superseded_by`` so callers can mark them.
+        vectors: When given, filled with ``chunk_id -> stored vector`` of each
+            returned hit, read by the candidate queries themselves: retrieval
+            needs them for the similarity, and a third query would cost about as
+            much as one retriever.
 
     Returns:
         Up to ``k`` hits, best first, one per chunk.
@@ -122,22 +140,72 @@ def hybrid_search(
     cfg = cfg or IndexConfig()
     candidates = cfg.search_candidates if candidates is None else candidates
     _check_request(query, k, candidates, classes, known_classes)
-    _check_dimension(table, embedder)
+    schema = table.schema  # one read: on a checked-out version each costs a trip
+    _check_dimension(schema, embedder)
     where = build_filter(classes, in_force_on, include_superseded=include_superseded)
-    columns = hit_columns(table)
-    vector_rows = vector_candidates(
+    columns = _hit_columns(schema) + ([VECTOR_COLUMN] if vectors is not None else [])
+    vector_rows, text_rows = both_candidates(
         table, embedder, query, where, candidates, cfg, columns
     )
-    text_rows = text_candidates(table, query, where, candidates, columns)
     fused = fuse_ranks([vector_rows, text_rows], cfg.rrf_k)[:k]
+    if vectors is not None:
+        vectors.update((row["chunk_id"], row[VECTOR_COLUMN]) for row, _, _ in fused)
     return [
         _to_hit(row, score, ranks, query, in_force_on) for row, score, ranks in fused
     ]
 
 
+def both_candidates(
+    table: Table,
+    embedder: Embedder,
+    query: str,
+    where: str | None,
+    candidates: int,
+    cfg: IndexConfig,
+    columns: list[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The vector and full-text candidate lists, the full-text query running on a
+    worker thread meanwhile; it is waited for even when the vector side fails, so
+    no query outlives the search."""
+    pool = _text_side()
+    text = pool.submit(text_candidates, table, query, where, candidates, columns)
+    try:
+        vector_rows = vector_candidates(
+            table, embedder, query, where, candidates, cfg, columns
+        )
+    finally:
+        wait([text])
+    return vector_rows, text.result()
+
+
+def _text_side() -> ThreadPoolExecutor:
+    """The pool, made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(thread_name_prefix="ragtune-fts")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool came along without its threads (a
+    task sent to it would wait on workers that do not exist there), and its lock
+    may have been held; start both afresh, as LanceDB does with its own loop."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def hit_columns(table: Table) -> list[str]:
     """The columns a hit reads that ``table`` has."""
-    names = set(table.schema.names)
+    return _hit_columns(table.schema)
+
+
+def _hit_columns(schema: pa.Schema) -> list[str]:
+    names = set(schema.names)
     return HIT_COLUMNS + [c for c in VALIDITY_HIT_COLUMNS if c in names]
 
 
@@ -246,8 +314,8 @@ def _check_request(
             )
 
 
-def _check_dimension(table: Table, embedder: Embedder) -> None:
-    dim = table.schema.field(VECTOR_COLUMN).type.list_size
+def _check_dimension(schema: pa.Schema, embedder: Embedder) -> None:
+    dim = schema.field(VECTOR_COLUMN).type.list_size
     if dim != embedder.dim:
         raise ConfigError(
             f"index vectors have dimension {dim} but embedder {embedder.name} gives "
@@ -275,7 +343,7 @@ def vector_candidates(
         search = search.where(where, prefilter=True)
     # Naming the score column keeps Lance from projecting it implicitly (deprecated).
     selected = [*(columns or HIT_COLUMNS), "_distance"]
-    return search.select(selected).limit(candidates).to_list()
+    return _rows(search.select(selected).limit(candidates).to_arrow())
 
 
 def text_candidates(
@@ -292,9 +360,22 @@ def text_candidates(
     search = table.search(MatchQuery(query, TEXT_COLUMN), query_type="fts")
     if where:
         search = search.where(where, prefilter=True)
-    return (
-        search.select([*(columns or HIT_COLUMNS), "_score"]).limit(candidates).to_list()
-    )
+    selected = [*(columns or HIT_COLUMNS), "_score"]
+    return _rows(search.select(selected).limit(candidates).to_arrow())
+
+
+def _rows(found: pa.Table) -> list[dict[str, Any]]:
+    """Arrow rows as dicts; a selected ``vector`` column becomes one float32 array
+    per row (as Python lists, 50 rows of 384 floats cost milliseconds)."""
+    if VECTOR_COLUMN not in found.column_names:
+        return found.to_pylist()
+    dim = found.schema.field(VECTOR_COLUMN).type.list_size
+    flat = found[VECTOR_COLUMN].combine_chunks().flatten()
+    matrix = np.asarray(flat.to_numpy(zero_copy_only=False), np.float32)
+    rows = found.drop_columns([VECTOR_COLUMN]).to_pylist()
+    for row, vector in zip(rows, matrix.reshape(-1, dim), strict=True):
+        row[VECTOR_COLUMN] = vector
+    return rows
 
 
 def _to_hit(

@@ -23,8 +23,8 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.fixture(scope="session")
 def bench() -> SimpleNamespace:
-    """``bench.corpus``, ``bench.refresh``, ``bench.peers`` and
-    ``bench.generation``, imported by path."""
+    """``bench.corpus``, ``bench.refresh``, ``bench.peers``, ``bench.generation``
+    and ``bench.retrieval``, imported by path."""
     if "bench" not in sys.modules:
         package = types.ModuleType("bench")
         package.__path__ = [str(BENCH_DIR)]
@@ -34,6 +34,7 @@ def bench() -> SimpleNamespace:
         refresh=importlib.import_module("bench.refresh"),
         peers=importlib.import_module("bench.peers"),
         generation=importlib.import_module("bench.generation"),
+        retrieval=importlib.import_module("bench.retrieval"),
     )
 
 
