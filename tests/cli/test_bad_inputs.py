@@ -527,9 +527,15 @@ CASES: tuple[Case, ...] = (
     ),
     Case("serve --port zero", ("serve", "--port", "0"), "'--port'"),
     Case(
-        "serve on the network without keys",
-        ("serve", "--host", "0.0.0.0"),
-        "refusing to serve on 0.0.0.0 without API keys",
+        "serve without keys on the network",
+        ("serve", "--insecure-local", "--host", "0.0.0.0"),
+        "--insecure-local serves without API keys, so only on loopback",
+    ),
+    Case(
+        "serve with the shipped key settings and no keys set",
+        ("serve",),
+        "RAGTUNE_API_KEYS, but that environment variable is unset or empty",
+        env={"RAGTUNE_API_KEYS": ""},
     ),
     Case("serve --log-level unknown", ("serve", "--log-level", "loud"), "'loud'"),
     Case(
