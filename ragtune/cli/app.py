@@ -20,6 +20,7 @@ from rich.console import Console
 from typer import rich_utils
 
 from ragtune.app.settings import Settings, load_settings
+from ragtune.cli.temporary_server import tie_to_this_process
 from ragtune.errors import RagtuneError
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ def load(params: Path | None) -> Settings:
 
 
 def _runtime_defaults() -> None:
+    tie_to_this_process()  # Prefect's temporary server dies with the CLI
     # Prefect's temporary server gets 20 s to start by default, which a busy
     # 2-core machine can miss; give it more before the first flow runs.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

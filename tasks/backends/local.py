@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ragtune.errors import InputError
+from ragtune.lifecycle import PARENT_ENV
 from ragtune.tasks.backends.base import (
     BaseBackend,
     JobHandle,
@@ -70,6 +71,8 @@ class LocalBackend(BaseBackend):
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 cwd=self.root,
+                # stops when this process dies, even by SIGKILL (see lifecycle)
+                env=os.environ | {PARENT_ENV: str(os.getpid())},
             )
         job_id = f"{work_dir.name}"
         _RUNNING[job_id] = proc

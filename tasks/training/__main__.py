@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ragtune.errors import InputError, RagtuneError
 from ragtune.interrupt import Interrupted, sigterm_raises
+from ragtune.lifecycle import exit_with_parent_from_env
 
 log = logging.getLogger("ragtune.tasks.training")
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     # cuBLAS needs this before CUDA starts to offer deterministic kernels.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     args = _parse(argv)
+    exit_with_parent_from_env()  # a killed `ragtune retrain` stops its training too
     try:
         from ragtune.tasks.training.entrypoint import train
 

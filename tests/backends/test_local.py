@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +65,10 @@ def test_cancel_kills_the_training_process(tmp_path, one_thread):
         assert backend.status(handle).state == "running", backend.logs(handle)
         assert time.monotonic() < deadline, "training never started"
         time.sleep(0.5)
+    # it watches this process, so a SIGKILLed `ragtune retrain` stops it too
+    # (tests/core/test_lifecycle.py kills a parent of such a child)
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"RAGTUNE_EXIT_WITH_PARENT={os.getpid()}".encode() in environ
 
     started = time.monotonic()
     backend.cancel(handle)
