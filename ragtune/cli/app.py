@@ -68,19 +68,21 @@ class _ExpectedErrorsWithoutTraceback(logging.Filter):
     """Prefect logs every exception that ends a flow or task run with its
     traceback. For ragtune's own errors (bad input, a gate, a busy lock) the
     message says all an operator needs and the CLI prints it again as its last
-    line; the traceback stays for everything else, and for all with
-    ``RAGTUNE_DEBUG=1``."""
+    line; the traceback stays for everything else, and for all with ``--debug``
+    (or ``RAGTUNE_DEBUG=1``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, RagtuneError):
+        if isinstance(error, RagtuneError) and not _DEBUG["on"]:
             record.exc_info, record.exc_text = None, None
         return True
 
 
+# --debug (or RAGTUNE_DEBUG=1) for this invocation: tracebacks for every error
+_DEBUG = {"on": False}
+
+
 def _quiet_expected_errors() -> None:
-    if os.environ.get("RAGTUNE_DEBUG"):
-        return
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logger = logging.getLogger(name)
         # once per logger: main() runs many times in one process under tests
@@ -102,9 +104,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     _runtime_defaults()
     _quiet_expected_errors()
     _EMITTED.clear()
+    _DEBUG["on"] = bool(os.environ.get("RAGTUNE_DEBUG"))
     try:
         code = app(args=args, prog_name="ragtune", standalone_mode=False)
     except RagtuneError as exc:
+        if _DEBUG["on"]:
+            err_console.print_exception()
         _fail(f"[bold red]error:[/] {exc}", str(exc), exc.exit_code, args)
     except typer.TyperException as exc:  # bad flags or values: nothing ran yet
         rich_utils.rich_format_error(exc)
@@ -128,5 +133,14 @@ def _fail(shown: str | None, message: str, code: int, args: list[str]) -> NoRetu
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the traceback of every error, ragtune's own included "
+        "(also RAGTUNE_DEBUG=1).",
+    ),
+) -> None:
     """ragtune: RAG or fine-tune, decided by evidence and run as Prefect flows."""
+    if debug:
+        _DEBUG["on"] = True

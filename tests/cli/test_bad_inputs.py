@@ -687,3 +687,17 @@ def test_bad_inputs_are_refused_clearly_and_documented(
     assert doc.is_file() and doc.read_text(encoding="utf-8") == text, (
         f"{DOC} is out of date: run {REGEN_COMMAND}"
     )
+
+
+def test_debug_shows_the_traceback_of_a_bad_input(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract's exception: tracebacks only when asked for."""
+    from ragtune.cli.app import main
+
+    for args, traced in (([], False), (["--debug"], True)):
+        with pytest.raises(SystemExit) as ended:
+            main([*args, "audit", "verify", "--log", "no-such.jsonl"])
+        err = capsys.readouterr().err
+        assert ended.value.code == 2 and "no such audit log file" in err
+        assert ("Traceback" in err) is traced
