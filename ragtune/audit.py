@@ -83,139 +83,40 @@ class VerifyResult:
     anchored: int | None = None
 
 
-class AuditLog:
-    """One audit log file; ``append`` is the only way records are written."""
+class ChainedLog:
+    """The chain, keys and anchor of an audit log, whatever stores its records
+    (a file: ``AuditLog``; a database table: ``ragtune.audit_postgres``)."""
 
-    def __init__(
-        self, path: Path, key: bytes | None = None, anchor: Path | None = None
-    ) -> None:
-        self.path = Path(path)
-        self.key = key
-        self.anchor = None if anchor is None else Path(anchor)
+    name: str
+    key: bytes | None
+    anchor: Path | None
 
-    def _last_record(self) -> dict[str, Any] | None:
-        """The last whole record; a torn tail is skipped, not trusted."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return None
-        with self.path.open("rb") as fh:
-            fh.seek(0, 2)
-            pos = fh.tell()
-            tail = b""
-            while pos > 0:
-                step = min(65536, pos)
-                pos -= step
-                fh.seek(pos)
-                tail = fh.read(step) + tail
-                lines = tail.splitlines()
-                # the first line of a window may be cut: trust it only at the start
-                for line in reversed(lines if pos == 0 else lines[1:]):
-                    if (record := _parse(line)) is not None:
-                        return record
-        return None
-
-    def append(self, action: str, actor: str = "ragtune", **details: Any) -> dict:
-        """Write one record (action, actor, details) chained to the previous one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                last = self._last_record()
-                body = {
-                    "ts": datetime.now(UTC).isoformat(),
-                    "action": action,
-                    "actor": actor,
-                    "details": details,
-                    "prev": GENESIS if last is None else last["hash"],
-                }
-                if self.key is not None:
-                    body |= {"alg": KEYED, "kid": key_id(self.key)}
-                record = {**body, "hash": _digest(body, self.key)}
-                line = json.dumps(record, sort_keys=True, default=str) + "\n"
-                fh.seek(0, 2)
-                if fh.tell() and not self._ends_with_newline(fh):
-                    line = "\n" + line  # a torn tail stays on a line of its own
-                fh.write(line.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-                if self.anchor is not None:
-                    self._write_anchor(record, self._count_after(last))
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-        return record
-
-    @staticmethod
-    def _ends_with_newline(fh: Any) -> bool:  # noqa: ANN401 - a binary file object
-        fh.seek(-1, 2)
-        last = fh.read(1) == b"\n"
-        fh.seek(0, 2)
-        return last
+    def _rows(self) -> list[dict[str, Any] | None]:
+        """Every stored record in order; None for one that is not a whole record."""
+        raise NotImplementedError
 
     def records(self) -> list[dict[str, Any]]:
-        """Every whole record in order; torn lines are skipped with a warning."""
-        if not self.path.exists():
-            return []
-        found = []
-        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            record = _parse(line)
-            if record is None:
-                log.warning("%s line %d: %s", self.path, number, TORN)
-                continue
-            found.append(record)
-        return found
+        """Every whole record in order."""
+        return [r for r in self._rows() if r is not None]
 
-    def repair(self) -> list[int]:
-        """Move torn lines to ``<log>.torn`` and rewrite the log without them.
-
-        Returns the (1-based) line numbers moved, none when the log was whole. The
-        records after a torn line were chained to the whole record before it, so
-        the chain is intact again once the line is gone; ``verify`` confirms it.
-        """
-        if not self.path.exists():
-            return []
-        with self.path.open("r+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                raw = fh.read()
-                lines = raw.decode("utf-8", errors="replace").splitlines()
-                torn = [
-                    (n, line)
-                    for n, line in enumerate(lines, start=1)
-                    if line.strip() and _parse(line) is None
-                ]
-                if not torn:
-                    return []
-                aside = self.path.with_name(self.path.name + ".torn")
-                with aside.open("a", encoding="utf-8") as out:
-                    stamp = datetime.now(UTC).isoformat()
-                    for n, line in torn:
-                        out.write(json.dumps({"moved": stamp, "line": n, "text": line}))
-                        out.write("\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                cut = {n for n, _ in torn}
-                kept = [
-                    line
-                    for n, line in enumerate(lines, start=1)
-                    if line.strip() and n not in cut
-                ]
-                # rewritten in place, under the writers' lock (a rename would let a
-                # writer waiting on the old file append to a file nobody reads);
-                # the whole old log is kept beside it until the rewrite is durable
-                backup = self.path.with_name(self.path.name + ".repair-backup")
-                backup.write_bytes(raw)
-                fh.seek(0)
-                fh.truncate()
-                fh.write("".join(f"{line}\n" for line in kept).encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-                backup.unlink()
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-        log.warning("%s: moved torn line(s) %s to %s", self.path, sorted(cut), aside)
-        return sorted(cut)
+    def _new_record(
+        self,
+        last: dict[str, Any] | None,
+        action: str,
+        actor: str,
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The record that follows ``last``, hashed (HMAC when keyed)."""
+        body = {
+            "ts": datetime.now(UTC).isoformat(),
+            "action": action,
+            "actor": actor,
+            "details": details,
+            "prev": GENESIS if last is None else last["hash"],
+        }
+        if self.key is not None:
+            body |= {"alg": KEYED, "kid": key_id(self.key)}
+        return {**body, "hash": _digest(body, self.key)}
 
     # -- anchors -------------------------------------------------------------------
 
@@ -235,7 +136,7 @@ class AuditLog:
 
     def _write_anchor(self, head: dict[str, Any], records: int) -> None:
         body = {
-            "log": self.path.name,
+            "log": self.name,
             "records": records,
             "head": head["hash"],
             "ts": head["ts"],
@@ -253,23 +154,6 @@ class AuditLog:
             return {"unreadable": True}
         return anchor if isinstance(anchor, dict) else {"unreadable": True}
 
-    def reanchor(self) -> VerifyResult:
-        """Anchor the current head of a log that verifies (one written before
-        anchoring, or after the anchor's place moved); refuses a broken one."""
-        if not self.path.exists():
-            return VerifyResult(ok=True, records=0)
-        with self.path.open("a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                result = self._verify_chain()
-                if result.ok and self.anchor is not None and result.records:
-                    last = self._last_record()
-                    assert last is not None  # records > 0
-                    self._write_anchor(last, result.records)
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-        return result
-
     # -- verification ----------------------------------------------------------------
 
     def verify(self) -> VerifyResult:
@@ -282,12 +166,9 @@ class AuditLog:
 
     def _verify_chain(self) -> VerifyResult:
         """Recompute the chain; the first mismatch names the line and the reason."""
-        if not self.path.exists():
-            return VerifyResult(ok=True, records=0)
         prev, keyed, unkeyed = GENESIS, False, 0
-        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for number, line in enumerate(lines, start=1):
-            record = _parse(line)
+        rows = self._rows()
+        for number, record in enumerate(rows, start=1):
             if record is None:
                 return VerifyResult(False, number - 1, number, TORN)
             body = {k: v for k, v in record.items() if k != "hash"}
@@ -304,7 +185,7 @@ class AuditLog:
             keyed = keyed or body.get("alg") == KEYED
             unkeyed += body.get("alg") != KEYED
             prev = record["hash"]
-        return VerifyResult(ok=True, records=len(lines), unkeyed=unkeyed)
+        return VerifyResult(ok=True, records=len(rows), unkeyed=unkeyed)
 
     def _record_problem(
         self, body: dict[str, Any], stored: str, after_keyed: bool
@@ -373,6 +254,148 @@ class AuditLog:
                 count,
             )
         return VerifyResult(True, chain.records, unkeyed=chain.unkeyed, anchored=count)
+
+
+class AuditLog(ChainedLog):
+    """One audit log file; ``append`` is the only way records are written."""
+
+    def __init__(
+        self, path: Path, key: bytes | None = None, anchor: Path | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        self.key = key
+        self.anchor = None if anchor is None else Path(anchor)
+
+    def _last_record(self) -> dict[str, Any] | None:
+        """The last whole record; a torn tail is skipped, not trusted."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        with self.path.open("rb") as fh:
+            fh.seek(0, 2)
+            pos = fh.tell()
+            tail = b""
+            while pos > 0:
+                step = min(65536, pos)
+                pos -= step
+                fh.seek(pos)
+                tail = fh.read(step) + tail
+                lines = tail.splitlines()
+                # the first line of a window may be cut: trust it only at the start
+                for line in reversed(lines if pos == 0 else lines[1:]):
+                    if (record := _parse(line)) is not None:
+                        return record
+        return None
+
+    def append(self, action: str, actor: str = "ragtune", **details: Any) -> dict:
+        """Write one record (action, actor, details) chained to the previous one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                last = self._last_record()
+                record = self._new_record(last, action, actor, details)
+                line = json.dumps(record, sort_keys=True, default=str) + "\n"
+                fh.seek(0, 2)
+                if fh.tell() and not self._ends_with_newline(fh):
+                    line = "\n" + line  # a torn tail stays on a line of its own
+                fh.write(line.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+                if self.anchor is not None:
+                    self._write_anchor(record, self._count_after(last))
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return record
+
+    @staticmethod
+    def _ends_with_newline(fh: Any) -> bool:  # noqa: ANN401 - a binary file object
+        fh.seek(-1, 2)
+        last = fh.read(1) == b"\n"
+        fh.seek(0, 2)
+        return last
+
+    def _rows(self) -> list[dict[str, Any] | None]:
+        """Each line's record (blank lines skipped before verification counts
+        them as torn); a torn line is None, with a warning."""
+        if not self.path.exists():
+            return []
+        rows: list[dict[str, Any] | None] = []
+        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for number, line in enumerate(lines, start=1):
+            record = _parse(line)
+            if record is None:
+                log.warning("%s line %d: %s", self.path, number, TORN)
+            rows.append(record)
+        return rows
+
+    def repair(self) -> list[int]:
+        """Move torn lines to ``<log>.torn`` and rewrite the log without them.
+
+        Returns the (1-based) line numbers moved, none when the log was whole. The
+        records after a torn line were chained to the whole record before it, so
+        the chain is intact again once the line is gone; ``verify`` confirms it.
+        """
+        if not self.path.exists():
+            return []
+        with self.path.open("r+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                raw = fh.read()
+                lines = raw.decode("utf-8", errors="replace").splitlines()
+                torn = [
+                    (n, line)
+                    for n, line in enumerate(lines, start=1)
+                    if line.strip() and _parse(line) is None
+                ]
+                if not torn:
+                    return []
+                aside = self.path.with_name(self.path.name + ".torn")
+                with aside.open("a", encoding="utf-8") as out:
+                    stamp = datetime.now(UTC).isoformat()
+                    for n, line in torn:
+                        out.write(json.dumps({"moved": stamp, "line": n, "text": line}))
+                        out.write("\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+                cut = {n for n, _ in torn}
+                kept = [
+                    line
+                    for n, line in enumerate(lines, start=1)
+                    if line.strip() and n not in cut
+                ]
+                # rewritten in place, under the writers' lock (a rename would let a
+                # writer waiting on the old file append to a file nobody reads);
+                # the whole old log is kept beside it until the rewrite is durable
+                backup = self.path.with_name(self.path.name + ".repair-backup")
+                backup.write_bytes(raw)
+                fh.seek(0)
+                fh.truncate()
+                fh.write("".join(f"{line}\n" for line in kept).encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+                backup.unlink()
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        log.warning("%s: moved torn line(s) %s to %s", self.path, sorted(cut), aside)
+        return sorted(cut)
+
+    def reanchor(self) -> VerifyResult:
+        """Anchor the current head of a log that verifies (one written before
+        anchoring, or after the anchor's place moved); refuses a broken one."""
+        if not self.path.exists():
+            return VerifyResult(ok=True, records=0)
+        with self.path.open("a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                result = self._verify_chain()
+                if result.ok and self.anchor is not None and result.records:
+                    last = self._last_record()
+                    assert last is not None  # records > 0
+                    self._write_anchor(last, result.records)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return result
 
 
 def export_rows(

@@ -9,14 +9,15 @@ folder, a registry), never the catalog or the settings.
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragtune.app.secrets import project_key
-from ragtune.audit import AuditLog
-from ragtune.errors import InputError
+from ragtune.audit import AuditLog, ChainedLog
+from ragtune.errors import ConfigError, InputError
 from ragtune.locks import exclusive
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class Catalog:
     anchor_dir: Path | None = None
     audit_key_env: str | None = None
     audit_keyed: bool = False
+    audit_backend: str = "file"
+    audit_dsn_env: str = "RAGTUNE_AUDIT_DSN"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Catalog:
@@ -110,6 +113,8 @@ class Catalog:
             ),
             audit_key_env=project.audit_key_env,
             audit_keyed=project.audit_keyed,
+            audit_backend=project.audit_backend,
+            audit_dsn_env=project.audit_dsn_env,
         )
 
     def audit_key(self) -> bytes | None:
@@ -118,13 +123,28 @@ class Catalog:
             return None
         return project_key(self.state_dir, "audit", self.audit_key_env)
 
-    def audit(self, path: Path | None = None) -> AuditLog:
+    def audit(self, path: Path | None = None) -> ChainedLog:
         """The project's audit log (or another log of this project at ``path``,
-        such as the promotion log), keyed and anchored as params.yaml says."""
+        such as the promotion log), keyed and anchored as params.yaml says; in
+        Postgres the log is named by the file name.
+
+        Raises:
+            ConfigError: the Postgres backend without its connection string.
+        """
         path = self.audit_path if path is None else Path(path)
         anchor = (
             None if self.anchor_dir is None else self.anchor_dir / f"{path.name}.anchor"
         )
+        if self.audit_backend == "postgres":
+            from ragtune.audit_postgres import PostgresAuditLog
+
+            dsn = os.environ.get(self.audit_dsn_env)
+            if not dsn:
+                raise ConfigError(
+                    f"project.audit_backend is postgres, but {self.audit_dsn_env} "
+                    "(project.audit_dsn_env) is unset: set it to a connection string"
+                )
+            return PostgresAuditLog(dsn, path.name, self.audit_key(), anchor)
         return AuditLog(path, self.audit_key(), anchor)
 
     def index_lock(self) -> AbstractContextManager[None]:

@@ -78,8 +78,8 @@ def unrecorded_publish(catalog: Catalog) -> LedgerEntry | None:
     and the next refresh, with nothing new to publish, would never record it.
     The next writer of the index (which holds the index lock, so no publish is in
     flight) calls this and records what the ledger says happened. Only the last
-    publish is checked: every earlier one was checked by the run after it. The
-    log is scanned as text, parsing nothing, so a long log costs one read.
+    publish is checked: every earlier one was checked by the run after it. A
+    file log is scanned as text, parsing nothing, so a long log costs one read.
     """
     index = catalog.index
     entries = read_entries(connect(index.uri), index.table)
@@ -87,6 +87,12 @@ def unrecorded_publish(catalog: Catalog) -> LedgerEntry | None:
     if not publishes:
         return None
     last = publishes[-1]
+    if catalog.audit_backend != "file":
+        recorded = any(
+            r["action"] == "index.published" and r["details"].get("tag") == last.tag
+            for r in catalog.audit().records()
+        )
+        return None if recorded else last
     if not catalog.audit_path.exists():
         return last
     action, tag = '"action": "index.published"', f'"tag": "{last.tag}"'

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -60,6 +60,17 @@ class ProjectConfig(StrictModel):
     state_dir: Path = Field(Path(".ragtune"), description="Runtime state folder.")
     audit_log: Path = Field(
         Path(".ragtune/audit.jsonl"), description="Hash-chained audit log (JSON lines)."
+    )
+    audit_backend: Literal["file", "postgres"] = Field(
+        "file",
+        description="Where audit records live: file (audit_log, JSON lines) or "
+        "postgres (an append-only table; the connection string in the variable "
+        "audit_dsn_env names). The chain, key and anchors are the same.",
+    )
+    audit_dsn_env: str = Field(
+        "RAGTUNE_AUDIT_DSN",
+        description="Environment variable with the Postgres connection string "
+        "(audit_backend: postgres); kept out of params.yaml.",
     )
     audit_keyed: bool = Field(
         True,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ragtune.audit import AuditLog, VerifyResult
+from ragtune.audit import AuditLog, ChainedLog, VerifyResult
 from ragtune.errors import GateFailed
 from ragtune.tasks.registry.models import PromotionRecord, Tenure, TransitionPlan
 
@@ -23,8 +23,8 @@ ACTIONS = {"promote": "model.promoted", "rollback": "model.rolled-back"}
 class PromotionLog:
     """The promotion log file of one registry."""
 
-    def __init__(self, log: AuditLog | Path) -> None:
-        self._log = log if isinstance(log, AuditLog) else AuditLog(Path(log))
+    def __init__(self, log: ChainedLog | Path) -> None:
+        self._log = log if isinstance(log, ChainedLog) else AuditLog(Path(log))
         self.path = self._log.path
 
     def append(self, plan: TransitionPlan) -> dict[str, Any]:

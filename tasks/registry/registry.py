@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragtune.audit import AuditLog
+from ragtune.audit import AuditLog, ChainedLog
 from ragtune.errors import InputError
 from ragtune.tasks.index import publish
 from ragtune.tasks.registry import lineage as lt
@@ -65,7 +65,7 @@ class ModelRegistry:
         index_uri: str,
         index_table: str,
         index_move: tx.IndexMove = publish.rollback,
-        promotion_log: AuditLog | None = None,
+        promotion_log: ChainedLog | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = MlflowStore(cfg, Path(state_dir))
