@@ -102,7 +102,12 @@ def make_job(
 ) -> TrainingJob:
     """The training job for this data and config, placed by its fingerprint;
     ``train_path`` replaces the built training set (canaries planted in it, or
-    a gap's slice), ``training`` the ``training:`` section (a gap's overrides)."""
+    a gap's slice), ``training`` the ``training:`` section (a gap's overrides).
+
+    Resume is on: the run folder is the fingerprint's, so a retrain re-run after
+    a kill or a pre-empted GPU finds that run's checkpoints and continues from
+    the newest complete one instead of step 0 (the trainer refuses checkpoints
+    of other settings)."""
     runs = settings.path(settings.retrain.runs_dir)
     config = training or settings.training
     draft = TrainingJob(
@@ -114,6 +119,7 @@ def make_job(
         run_name="pending",
         mlflow_tracking_uri=tracking_uri,
         mlflow_experiment=settings.retrain.mlflow_experiment,
+        resume=True,
     )
     key = fingerprint(draft, config)
     return draft.model_copy(
@@ -226,6 +232,11 @@ def retrain(
                     "retrain.interrupted", run=job.run_name, signal=signal_name(exc)
                 )
                 raise
+            if result.resumed_from_step is not None:
+                logger.info(
+                    "%s resumed from its checkpoint at step %d",
+                    job.run_name, result.resumed_from_step,
+                )  # fmt: skip
             policy.mark_finished(runs, result.fingerprint, datetime.now(UTC))
         summary = _summary(job, result, build.dataset_hash, revision.data_hash, reused)
         if target is not None:
@@ -297,6 +308,7 @@ def _summary(
         "final_loss": result.final_loss,
         "eval_loss": result.eval_loss,
         "steps": result.steps,
+        "resumed_from_step": result.resumed_from_step,
         "mlflow_run_id": result.mlflow_run_id,
     }
 

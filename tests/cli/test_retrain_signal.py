@@ -101,3 +101,57 @@ def test_sigterm_cancels_the_training_child_and_exits_143(
     assert "retrain.interrupted" in actions
     assert "retrain.candidate" not in actions  # nothing registered or promoted
     assert not list(tmp_path.glob("state/retrain/**/adapter"))
+
+
+def test_a_killed_retrain_stops_its_child_and_the_rerun_resumes(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    """SIGKILL (no clean-up at all, as a pre-empted machine): the training child
+    notices its parent is gone and stops; ``ragtune retrain`` run again finds the
+    run's checkpoints and continues from the newest one, and says so."""
+    params = promotion_project(tmp_path, repo_root)
+    update_params(params, "training", max_steps=60, save_steps=4)
+    env = os.environ | {
+        "PREFECT_HOME": str(tmp_path / ".prefect"),
+        "PREFECT_API_URL": shared_api(),
+        "COLUMNS": "200",
+    }
+    exe = Path(sys.executable).with_name("ragtune")
+    args = [str(exe), "retrain", "--backend", "local", "--json"]
+    cli = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        child = _training_child(cli, timeout_s=240)
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob("state/retrain/*/checkpoints/*")):
+            assert time.monotonic() < deadline, "no checkpoint written"
+            time.sleep(0.1)
+    finally:
+        cli.kill()
+        cli.wait()
+    survived = not _gone(child, timeout_s=20)
+    if survived:
+        os.killpg(child.pid, signal.SIGKILL)
+    assert not survived, f"training process {child.pid} outlived a killed CLI"
+
+    rerun = subprocess.run(
+        args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600
+    )
+    candidates = [
+        r["details"]
+        for r in audit_records(params)
+        if r["action"] == "retrain.candidate"
+    ]
+    assert len(candidates) == 1, rerun.stderr
+    (summary,) = candidates
+    assert summary["reused"] is False and summary["steps"] == 60
+    assert summary["resumed_from_step"] is not None, rerun.stderr
+    assert 4 <= summary["resumed_from_step"] < 60
+    assert f"resumed from its checkpoint at step {summary['resumed_from_step']}" in (
+        rerun.stderr
+    )
