@@ -26,7 +26,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from ragtune.app.catalog import Catalog, IndexLocation
-from ragtune.app.index import check_refresh_request, open_store, unrecorded_publish
+from ragtune.app.index import (
+    AUDITED_AS,
+    check_refresh_request,
+    open_store,
+    unrecorded_move,
+)
 from ragtune.app.settings import Settings
 from ragtune.audit import AuditLog
 from ragtune.flows._wiring import (
@@ -188,7 +193,7 @@ def _refresh(
 ) -> dict[str, Any]:
     logger = get_run_logger()
     audit = catalog.audit()
-    _record_unrecorded_publish(catalog, audit)
+    _record_unrecorded_move(catalog, audit)
     kb_path = Path(kb) if kb else settings.path(settings.data.kb_path)
     workdir = catalog.state_dir / "revisions"
     revision = pin_data_task(kb_path, rev, workdir)
@@ -291,21 +296,22 @@ def _carried_forward(
     return live.tag
 
 
-def _record_unrecorded_publish(catalog: Catalog, audit: AuditLog) -> None:
-    """A publish a killed run left out of the audit log is recorded now, marked
-    as recovered, before anything else moves live."""
-    missed = unrecorded_publish(catalog)
+def _record_unrecorded_move(catalog: Catalog, audit: AuditLog) -> None:
+    """A publish or rollback that a killed run left out of the audit log is
+    recorded now, marked as recovered, before anything else moves live."""
+    missed = unrecorded_move(catalog)
     if missed is None:
         return
     get_run_logger().warning(
-        "index %s: %s (version %d) went live without an audit record; recording it",
-        catalog.index.table, missed.tag, missed.version,
+        "index %s: %s (version %d, %s) went live without an audit record; "
+        "recording it",
+        catalog.index.table, missed.tag, missed.version, missed.action,
     )  # fmt: skip
-    published = {"tag": missed.tag, "version": missed.version, "recovered": True}
-    note = "the run that published it stopped before recording it"
+    moved = {"tag": missed.tag, "version": missed.version, "recovered": True}
+    note = f"the run that made this {missed.action} stopped before recording it"
     record(
-        audit, "index.published", ("index", catalog.index.table), published,
-        audit_only={"published_at": missed.created_at.isoformat(), "note": note},
+        audit, AUDITED_AS[missed.action], ("index", catalog.index.table), moved,
+        audit_only={"moved_at": missed.created_at.isoformat(), "note": note},
     )  # fmt: skip
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from ragtune.app.catalog import Catalog
 from ragtune.app.settings import Settings
 from ragtune.errors import InputError
 from ragtune.tasks.embedding.embedder import Embedder
-from ragtune.tasks.index.ledger import LedgerEntry, read_entries
+from ragtune.tasks.index.ledger import LedgerEntry, resolve_live
 from ragtune.tasks.index.store import IndexStore
-from ragtune.tasks.index.tables import connect
+from ragtune.tasks.index.tables import connect, open_table
 
 
 def open_store(
@@ -70,33 +71,34 @@ def check_rollback_tag(settings: Settings, tag: str) -> None:
         )
 
 
-def unrecorded_publish(catalog: Catalog) -> LedgerEntry | None:
-    """The index's last publish if the audit log has no record of it.
+# the audit action that records each kind of ledger row (a move of ``live``)
+AUDITED_AS = {"publish": "index.published", "rollback": "index.rolled-back"}
 
-    Publishing moves ``live`` and then writes ``index.published``; a run killed
-    between the two leaves a version serving queries that the log cannot show,
-    and the next refresh, with nothing new to publish, would never record it.
-    The next writer of the index (which holds the index lock, so no publish is in
-    flight) calls this and records what the ledger says happened. Only the last
-    publish is checked: every earlier one was checked by the run after it. A
-    file log is scanned as text, parsing nothing, so a long log costs one read.
+
+def unrecorded_move(catalog: Catalog) -> LedgerEntry | None:
+    """The ledger row of what is live now, if the audit log has no record of it.
+
+    Publishing and rolling back each append a ledger row, move ``live``, then
+    write their audit record; a run killed between the move and the record
+    leaves a version serving queries that the log cannot show, and nothing later
+    would record it. The next writer of the index (it holds the index lock, so no
+    move is in flight) calls this and records what the ledger says happened.
+    Only the live row is checked: a row whose move never happened (a kill before
+    it) is not live, and every earlier live row was checked by the writer after
+    it. The record must be written after the row (same tag and action), so an
+    older record of the same tag does not count for a later rollback to it.
     """
     index = catalog.index
-    entries = read_entries(connect(index.uri), index.table)
-    publishes = [e for e in entries if e.action == "publish"]
-    if not publishes:
+    db = connect(index.uri)
+    chunks = open_table(db, index.table)
+    live = None if chunks is None else resolve_live(db, index.table, chunks)
+    entry = None if live is None else live.entry
+    if entry is None or entry.action not in AUDITED_AS:
         return None
-    last = publishes[-1]
-    if catalog.audit_backend != "file":
-        recorded = any(
-            r["action"] == "index.published" and r["details"].get("tag") == last.tag
-            for r in catalog.audit().records()
-        )
-        return None if recorded else last
-    if not catalog.audit_path.exists():
-        return last
-    action, tag = '"action": "index.published"', f'"tag": "{last.tag}"'
-    with catalog.audit_path.open(encoding="utf-8", errors="replace") as fh:
-        if any(action in line and tag in line for line in fh):
+    action = AUDITED_AS[entry.action]
+    for r in catalog.audit().records():
+        if r["action"] != action or r["details"].get("tag") != entry.tag:
+            continue
+        if datetime.fromisoformat(r["ts"]) >= entry.created_at:
             return None
-    return last
+    return entry

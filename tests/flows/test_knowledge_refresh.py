@@ -243,5 +243,7 @@ def test_a_publish_the_audit_log_missed_is_recorded_by_the_next_run(
     recovered = [r for r in log.records() if r["action"] == "index.published"][-1]
     assert recovered["details"]["tag"] == live.tag
     assert recovered["details"]["recovered"] is True
-    assert recovered["details"]["note"].startswith("the run that published it stopped")
+    assert recovered["details"]["note"].startswith(
+        "the run that made this publish stopped"
+    )
     assert log.verify().ok
